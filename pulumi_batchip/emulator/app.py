@@ -1,0 +1,315 @@
+"""The emulator's WSGI application: routing, signatures, faults, request log, admin API.
+
+Each cloud is a :class:`Service` (its HTTP layer, in ``bcc_api.py`` / ``eip_api.py``)
+over a state model (``bcc.py`` / ``eip.py``) that knows nothing of HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import attrs
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request, Response
+
+from .faults import JOB_ACTIONS, FaultBook, FaultRule, FaultRuleError
+
+DEFAULT_BCE_CREDENTIALS = {"emulator-bce-ak": "emulator-bce-sk"}
+DEFAULT_HW_CREDENTIALS = {"emulator-hw-ak": "emulator-hw-sk"}
+DEFAULT_HW_PROJECT_ID = "0123456789abcdef0123456789abcdef"
+MAX_BODY_BYTES = 1 << 20
+
+
+@attrs.frozen
+class EmulatorConfig:
+    bce_credentials: Mapping[str, str] = attrs.field(factory=lambda: dict(DEFAULT_BCE_CREDENTIALS))
+    hw_credentials: Mapping[str, str] = attrs.field(factory=lambda: dict(DEFAULT_HW_CREDENTIALS))
+    hw_project_id: str = DEFAULT_HW_PROJECT_ID
+    job_seconds: float = 1.0
+    eip_quota: int = 1000
+    seed: int | None = None
+    latency_seconds: float = 0.0
+    max_skew_seconds: float = 900.0
+
+
+class ApiError(Exception):
+    """An answer with an error status; each service renders it in its vendor's shape."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@attrs.frozen
+class Call:
+    """One API call as a handler sees it."""
+
+    request: Request
+    params: Mapping[str, str]
+    request_id: str
+    fault: FaultRule | None  # a job fault (job_fail / job_hang) for the handler to apply
+    raw_path: str
+    raw_query: str
+    body: bytes
+
+    def json(self) -> Any:
+        """The body parsed as JSON, or ApiError-worthy ValueError."""
+        return json.loads(self.body.decode("utf-8")) if self.body else None
+
+
+# A handler answers (status, JSON body or None for an empty body).
+Handler = Callable[[Call], tuple[int, Any]]
+
+
+@attrs.frozen
+class Route:
+    operation: str
+    handler: Handler
+    params: Mapping[str, str]
+
+
+class Service(Protocol):
+    name: str
+    request_id_header: str
+
+    def owns(self, path: str) -> bool: ...
+
+    def match(self, method: str, path: str, query: Mapping[str, str]) -> Route | None: ...
+
+    def authenticate(self, call: Call, now: float) -> None: ...
+
+    def error_body(self, error: ApiError, request_id: str) -> Any: ...
+
+    def throttle_error(self) -> ApiError: ...
+
+    def not_found_error(self, method: str, path: str) -> ApiError: ...
+
+    def reset(self) -> None: ...
+
+    def snapshot(self) -> Any: ...
+
+
+class _DropConnection(ConnectionAbortedError):
+    """Raised after the socket was shut down on purpose; werkzeug treats it as a drop."""
+
+
+class EmulatorApp:
+    def __init__(self, config: EmulatorConfig, services: list[Service]) -> None:
+        self.config = config
+        self.services = services
+        self.faults = FaultBook(config.seed)
+        self._log_lock = threading.Lock()
+        self._requests: list[dict[str, Any]] = []
+        self.admin_handlers: dict[tuple[str, str], Callable[[Request], tuple[int, Any]]] = {
+            ("GET", "state"): self._admin_state,
+            ("POST", "reset"): self._admin_reset,
+            ("GET", "requests"): self._admin_requests,
+            ("POST", "faults"): self._admin_arm,
+            ("DELETE", "faults"): self._admin_disarm,
+            ("GET", "faults"): lambda _r: (200, {"faults": self.faults.snapshot()}),
+        }
+
+    # -- admin ----------------------------------------------------------------------
+    def add_admin(
+        self, method: str, name: str, handler: Callable[[Request], tuple[int, Any]]
+    ) -> None:
+        self.admin_handlers[(method, name)] = handler
+
+    def _admin_state(self, _request: Request) -> tuple[int, Any]:
+        state = {s.name: s.snapshot() for s in self.services}
+        state["faults"] = self.faults.snapshot()
+        return 200, state
+
+    def _admin_reset(self, _request: Request) -> tuple[int, Any]:
+        for service in self.services:
+            service.reset()
+        self.faults.clear()
+        self.faults.reseed(self.config.seed)
+        with self._log_lock:
+            self._requests.clear()
+        return 200, {"reset": True}
+
+    def _admin_requests(self, _request: Request) -> tuple[int, Any]:
+        with self._log_lock:
+            return 200, {"requests": list(self._requests)}
+
+    def _admin_arm(self, request: Request) -> tuple[int, Any]:
+        raw = request.get_json(silent=True)
+        if isinstance(raw, dict):
+            raw = [raw]
+        if not isinstance(raw, list):
+            raise ApiError(400, "BadFaultRules", "POST faults takes a JSON list of rules")
+        try:
+            rules = [FaultRule.from_json(r) for r in raw]
+        except FaultRuleError as exc:
+            raise ApiError(400, "BadFaultRules", str(exc)) from None
+        self.faults.arm(rules)
+        return 200, {"armed": len(rules), "faults": self.faults.snapshot()}
+
+    def _admin_disarm(self, _request: Request) -> tuple[int, Any]:
+        self.faults.clear()
+        return 200, {"faults": []}
+
+    def _serve_admin(self, request: Request, name: str) -> Response:
+        handler = self.admin_handlers.get((request.method, name))
+        try:
+            if handler is None:
+                raise ApiError(404, "NoSuchAdminEndpoint", f"{request.method} /_emulator/{name}")
+            status, body = handler(request)
+        except ApiError as exc:
+            status, body = exc.status, {"code": exc.code, "message": exc.message}
+        return _json_response(status, body, {})
+
+    # -- API ------------------------------------------------------------------------
+    def _record(self, entry: dict[str, Any]) -> None:
+        with self._log_lock:
+            self._requests.append(entry)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        try:
+            response = self._dispatch(request)
+        except HTTPException as exc:
+            response = exc.get_response(environ)
+        return response(environ, start_response)
+
+    def _dispatch(self, request: Request) -> Response:
+        path = request.path
+        if path.startswith("/_emulator/"):
+            return self._serve_admin(request, path[len("/_emulator/") :])
+        service = next((s for s in self.services if s.owns(path)), None)
+        request_id = str(uuid.uuid4())
+        if service is None:
+            self._record(_entry("Unknown", request, 404))
+            return _json_response(
+                404, {"code": "NotFound", "message": f"no API at {path}"}, {}
+            )
+        raw_path, raw_query = _raw_target(request.environ)
+        body = request.get_data(cache=True)
+        if len(body) > MAX_BODY_BYTES:
+            return self._answer_error(
+                service, "Unknown", request, request_id, ApiError(413, "EntityTooLarge", "body too large")
+            )
+        route = service.match(request.method, path, request.args)
+        operation = route.operation if route else "Unknown"
+        call = Call(
+            request=request,
+            params=route.params if route else {},
+            request_id=request_id,
+            fault=None,
+            raw_path=raw_path,
+            raw_query=raw_query,
+            body=body,
+        )
+        if self.config.latency_seconds > 0:
+            time.sleep(self.config.latency_seconds)
+        try:
+            service.authenticate(call, time.time())
+            if route is None:
+                raise service.not_found_error(request.method, path)
+        except ApiError as exc:
+            return self._answer_error(service, operation, request, request_id, exc)
+
+        fault = self.faults.take(operation)
+        if fault is not None:
+            if fault.action == "throttle":
+                return self._answer_error(
+                    service, operation, request, request_id, service.throttle_error(), fault
+                )
+            if fault.action == "error":
+                error = ApiError(
+                    fault.status or 500,
+                    fault.code or "InternalError",
+                    fault.message or "injected fault",
+                )
+                return self._answer_error(service, operation, request, request_id, error, fault)
+            if fault.action == "reset":
+                self._record(_entry(operation, request, None, fault))
+                _drop(request)
+            if fault.action == "delay":
+                time.sleep(fault.seconds)
+            if fault.action in JOB_ACTIONS:
+                call = attrs.evolve(call, fault=fault)
+
+        try:
+            status, payload = route.handler(call)
+        except ApiError as exc:
+            status, payload = exc.status, service.error_body(exc, request_id)
+        except (ValueError, UnicodeDecodeError):
+            exc = ApiError(400, "MalformedJSON", "the request body is not valid JSON")
+            status, payload = exc.status, service.error_body(exc, request_id)
+        if fault is not None and fault.action == "lost_response":
+            self._record(_entry(operation, request, status, fault))
+            _drop(request)
+        self._record(_entry(operation, request, status, fault))
+        return _json_response(status, payload, {service.request_id_header: request_id})
+
+    def _answer_error(
+        self,
+        service: Service,
+        operation: str,
+        request: Request,
+        request_id: str,
+        error: ApiError,
+        fault: FaultRule | None = None,
+    ) -> Response:
+        self._record(_entry(operation, request, error.status, fault))
+        headers = {service.request_id_header: request_id}
+        if error.status == 429:
+            headers["Retry-After"] = "1"
+        return _json_response(error.status, service.error_body(error, request_id), headers)
+
+
+def _entry(
+    operation: str, request: Request, status: int | None, fault: FaultRule | None = None
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "operation": operation,
+        "method": request.method,
+        "path": request.path,
+        "status": status,
+    }
+    if fault is not None:
+        entry["fault"] = fault.action
+    return entry
+
+
+def _raw_target(environ: Mapping[str, Any]) -> tuple[str, str]:
+    """The path and query exactly as sent: signatures are computed over them."""
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if isinstance(raw, str) and raw.startswith("/"):
+        path, _, query = raw.partition("?")
+        return path, query
+    path = quote(environ.get("PATH_INFO", "/"), safe="/")
+    return path, str(environ.get("QUERY_STRING", ""))
+
+
+def _drop(request: Request) -> None:
+    """Close the connection without an answer, as a network failure would."""
+    sock = request.environ.get("werkzeug.socket")
+    if isinstance(sock, socket.socket):
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    raise _DropConnection("fault injected: connection dropped")
+
+
+def _json_response(status: int, body: Any, headers: Mapping[str, str]) -> Response:
+    if body is None:
+        return Response(status=status, headers=dict(headers))
+    return Response(
+        json.dumps(body),
+        status=status,
+        headers=dict(headers),
+        content_type="application/json;charset=UTF-8",
+    )

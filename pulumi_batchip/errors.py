@@ -1,0 +1,253 @@
+"""One error hierarchy for everything the package raises, and decoders for the
+vendors' error bodies.
+
+Every cloud error carries the cloud, the operation, the HTTP status, the vendor code,
+the vendor message and the request id, and ``str(err)`` names all of them::
+
+    Huawei EIP BatchCreatePublicips failed: HTTP 409 VPC.0521 "quota exceeded" (request id 7f..)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+BAIDU_BCC = "Baidu BCC"
+HUAWEI_EIP = "Huawei EIP"
+
+# Codes that mean "slow down": BCE has no documented throttling code, these are the ones
+# seen in practice and in the SDKs; APIGW.0308 is Huawei's gateway throttle.
+THROTTLING_CODES = frozenset(
+    {
+        "RateLimit",
+        "RateLimitExceeded",
+        "RequestLimitExceeded",
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequests",
+        "APIGW.0308",
+    }
+)
+# Vendor codes that mean "try again later" without being throttling.
+BUSY_CODES = frozenset({"VPC.0512", "InternalError", "ServiceUnavailable"})
+NOT_FOUND_CODES = frozenset(
+    {
+        "NoSuchObject",
+        "InvalidInstanceId.NotFound",
+        "Forbidden.InstanceNotFound",
+        "InstanceNotFound",
+        "VPC.0504",
+    }
+)
+RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
+
+
+class BatchIpError(Exception):
+    """Base class of every error raised by pulumi-batchip."""
+
+
+class ConfigError(BatchIpError):
+    """Configuration is missing or invalid (credentials, region, endpoint)."""
+
+
+class ValidationError(BatchIpError):
+    """A resource input breaks a rule; raised before any API call."""
+
+    def __init__(self, prop: str, reason: str) -> None:
+        super().__init__(f"{prop}: {reason}")
+        self.prop = prop
+        self.reason = reason
+
+
+class CloudApiError(BatchIpError):
+    """The cloud answered with an error status."""
+
+    def __init__(
+        self,
+        *,
+        cloud: str,
+        operation: str,
+        status: int | None,
+        code: str | None,
+        message: str,
+        request_id: str | None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.cloud = cloud
+        self.operation = operation
+        self.status = status
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+        self.retry_after = retry_after
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        parts = [f"{self.cloud} {self.operation} failed:"]
+        if self.status is not None:
+            parts.append(f"HTTP {self.status}")
+        if self.code:
+            parts.append(self.code)
+        parts.append(json.dumps(self.message, ensure_ascii=False))
+        parts.append(f"(request id {self.request_id or 'unknown'})")
+        return " ".join(parts)
+
+    @property
+    def retryable(self) -> bool:
+        return False
+
+
+class ThrottledError(CloudApiError):
+    """The API refused the call for rate reasons; safe to retry after a pause."""
+
+    @property
+    def retryable(self) -> bool:
+        return True
+
+
+class ServerError(CloudApiError):
+    """A 5xx answer or a vendor "busy" code; retried for idempotent calls."""
+
+    @property
+    def retryable(self) -> bool:
+        return True
+
+
+class NotFoundError(CloudApiError):
+    """The object does not exist (any more)."""
+
+
+class AuthError(CloudApiError):
+    """Credentials or signature rejected (401/403)."""
+
+
+class ClientError(CloudApiError):
+    """Any other 4xx: the request itself is wrong or not allowed now."""
+
+
+class TransportError(BatchIpError):
+    """No HTTP answer at all: connection refused or reset, timeout, lost response.
+
+    ``sent`` tells whether the request may have reached the cloud: when it may have,
+    the outcome of a non-idempotent call is unknown and it is not retried blindly.
+    """
+
+    def __init__(self, *, cloud: str, operation: str, sent: bool, cause: str) -> None:
+        self.cloud = cloud
+        self.operation = operation
+        self.sent = sent
+        self.cause = cause
+        state = "outcome unknown" if sent else "request not sent"
+        super().__init__(f"{cloud} {operation} failed: no response ({cause}; {state})")
+
+
+class OperationTimeoutError(BatchIpError):
+    """A long-running operation (job, reboot) did not finish before its deadline."""
+
+
+def _parse_retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None  # HTTP-date form: rare on these APIs, fall back to backoff
+    return max(0.0, seconds)
+
+
+def _json_body(response: httpx.Response) -> Mapping[str, Any] | None:
+    try:
+        body = json.loads(response.content or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _text_excerpt(response: httpx.Response) -> str:
+    text = response.content[:200].decode("utf-8", "replace").strip()
+    return text or (response.reason_phrase or "no body")
+
+
+def _classify(status: int, code: str | None) -> type[CloudApiError]:
+    if status == 429 or (code is not None and code in THROTTLING_CODES):
+        return ThrottledError
+    if code is not None and code in BUSY_CODES:
+        return ServerError
+    if status == 404 or (code is not None and code in NOT_FOUND_CODES):
+        return NotFoundError
+    if status in (401, 403):
+        return AuthError
+    if status >= 500:
+        return ServerError
+    return ClientError
+
+
+def _build(
+    cloud: str,
+    operation: str,
+    response: httpx.Response,
+    code: str | None,
+    message: str,
+    request_id: str | None,
+) -> CloudApiError:
+    cls = _classify(response.status_code, code)
+    return cls(
+        cloud=cloud,
+        operation=operation,
+        status=response.status_code,
+        code=code,
+        message=message,
+        request_id=request_id,
+        retry_after=_parse_retry_after(response),
+    )
+
+
+def _str_or_none(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    return str(value)
+
+
+def decode_bce_error(operation: str, response: httpx.Response) -> CloudApiError:
+    """BCE bodies: ``{"requestId", "code", "message"}``; header ``x-bce-request-id``."""
+    body = _json_body(response)
+    request_id = response.headers.get("x-bce-request-id")
+    code: str | None = None
+    message = ""
+    if body is not None:
+        code = _str_or_none(body.get("code"))
+        message = str(body.get("message") or "")
+        request_id = request_id or _str_or_none(body.get("requestId"))
+    if not message:
+        message = _text_excerpt(response) if body is None else (code or "no message")
+    return _build(BAIDU_BCC, operation, response, code, message, request_id)
+
+
+def _huawei_fields(body: Mapping[str, Any]) -> tuple[str | None, str, str | None]:
+    # Nested {"error": {...}} (gateway and some services) wraps the same field names.
+    inner = body.get("error")
+    if isinstance(inner, dict):
+        code, message, request_id = _huawei_fields(inner)
+        return code, message, request_id or _str_or_none(body.get("request_id"))
+    code = _str_or_none(body.get("code")) or _str_or_none(body.get("error_code"))
+    message = str(body.get("message") or body.get("error_msg") or "")
+    return code, message, _str_or_none(body.get("request_id"))
+
+
+def decode_huawei_error(operation: str, response: httpx.Response) -> CloudApiError:
+    """Huawei bodies: ``{code,message}``, ``{error_code,error_msg}``, gateway
+    ``{error_code: APIGW.*, error_msg, request_id}`` and nested ``{"error": {...}}``."""
+    body = _json_body(response)
+    request_id = response.headers.get("X-Request-Id")
+    code: str | None = None
+    message = ""
+    if body is not None:
+        code, message, body_request_id = _huawei_fields(body)
+        request_id = request_id or body_request_id
+    if not message:
+        message = _text_excerpt(response) if body is None else (code or "no message")
+    return _build(HUAWEI_EIP, operation, response, code, message, request_id)

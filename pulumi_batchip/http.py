@@ -1,0 +1,227 @@
+"""The shared HTTP layer: one client factory, one retry policy, error decoding.
+
+Retries use tenacity (well kept, typed, and it lets tests inject the sleep function so
+no test really waits). What is retried (DESIGN.md §4):
+
+- throttling (HTTP 429, BCE rate-limit codes, Huawei ``APIGW.0308``) and 5xx / busy
+  answers, for idempotent calls; throttling also for non-idempotent ones, because a
+  throttled call was refused before it did anything;
+- connection errors where the request never left (connect failure): always;
+- connection errors after the request may have been sent (read timeout, reset, lost
+  response): only for idempotent calls. A non-idempotent call then raises a
+  :class:`~pulumi_batchip.errors.TransportError` with ``sent=True`` so the caller can
+  resolve the unknown outcome (the EIP batch tag) instead of sending it again blindly.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+import httpx
+import tenacity
+
+from .errors import CloudApiError, ThrottledError, TransportError
+
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+USER_AGENT = "pulumi-batchip"
+
+
+def new_http_client(
+    *,
+    base_url: str,
+    auth: httpx.Auth,
+    timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+    transport: httpx.BaseTransport | None = None,
+) -> httpx.Client:
+    """One ``httpx.Client`` per endpoint: keep-alive connection reuse, TLS verified."""
+    return httpx.Client(
+        base_url=base_url,
+        auth=auth,
+        timeout=timeout,
+        transport=transport,
+        headers={"User-Agent": USER_AGENT},
+        limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
+        follow_redirects=False,
+    )
+
+
+ErrorDecoder = Callable[[str, httpx.Response], CloudApiError]
+
+
+@attrs.frozen
+class RetryPolicy:
+    """Exponential backoff with full jitter, capped in attempts and in total time.
+
+    ``sleep`` and ``clock`` are injectable so tests run without real waits.
+    """
+
+    max_attempts: int = 8
+    max_total_seconds: float = 180.0
+    initial_backoff: float = 0.5
+    max_backoff: float = 20.0
+    max_retry_after: float = 60.0
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    rng: Callable[[], float] = random.random
+
+    def backoff(self, attempt: int) -> float:
+        """Wait before retry number ``attempt`` (1-based): full jitter over 2^n growth."""
+        ceiling = min(self.max_backoff, self.initial_backoff * (2 ** (attempt - 1)))
+        return ceiling * (0.5 + 0.5 * self.rng())
+
+
+def _is_retryable(exc: BaseException, idempotent: bool) -> bool:
+    if isinstance(exc, ThrottledError):
+        return True
+    if isinstance(exc, CloudApiError):
+        return exc.retryable and idempotent
+    if isinstance(exc, TransportError):
+        return idempotent or not exc.sent
+    return False
+
+
+class _Wait:
+    """Honour ``Retry-After`` when the server gave one, else jittered backoff."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self._policy = policy
+
+    def __call__(self, state: tenacity.RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, CloudApiError) and exc.retry_after is not None:
+            return min(exc.retry_after, self._policy.max_retry_after)
+        return self._policy.backoff(state.attempt_number)
+
+
+class _Stop:
+    """Stop after max attempts, or when the next wait would pass the time budget."""
+
+    def __init__(self, policy: RetryPolicy, wait: _Wait) -> None:
+        self._policy = policy
+        self._started = policy.clock()
+        self._wait = wait
+
+    def __call__(self, state: tenacity.RetryCallState) -> bool:
+        if state.attempt_number >= self._policy.max_attempts:
+            return True
+        elapsed = self._policy.clock() - self._started
+        return elapsed + self._wait(state) > self._policy.max_total_seconds
+
+
+def _transport_error(cloud: str, operation: str, exc: httpx.TransportError) -> TransportError:
+    # ConnectError/ConnectTimeout/PoolTimeout: nothing reached the server.
+    sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+    return TransportError(cloud=cloud, operation=operation, sent=sent, cause=type(exc).__name__)
+
+
+class ApiCaller:
+    """Sends one API operation with the retry policy and decodes errors.
+
+    Thread-safe as far as ``httpx.Client`` is: one instance is shared by the threads
+    of one provider process.
+    """
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        cloud: str,
+        decode_error: ErrorDecoder,
+        policy: RetryPolicy | None = None,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        self._client = client
+        self._cloud = cloud
+        self._decode_error = decode_error
+        self.policy = policy or RetryPolicy()
+        self._log = log or _stderr_line
+
+    def close(self) -> None:
+        self._client.close()
+
+    def call(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        *,
+        idempotent: bool,
+        params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
+        json: Any = None,
+        ok_statuses: tuple[int, ...] = (),
+    ) -> httpx.Response:
+        """Send; return the response when 2xx (or in ``ok_statuses``), else raise."""
+        wait = _Wait(self.policy)
+        retrying = tenacity.Retrying(
+            stop=_Stop(self.policy, wait),
+            wait=wait,
+            retry=tenacity.retry_if_exception(lambda exc: _is_retryable(exc, idempotent)),
+            sleep=self.policy.sleep,
+            reraise=True,
+            before_sleep=lambda state: self._note_retry(operation, state),
+        )
+        result: httpx.Response = retrying(
+            self._send_once, operation, method, path, params, json, ok_statuses
+        )
+        return result
+
+    def _send_once(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | list[tuple[str, Any]] | None,
+        json: Any,
+        ok_statuses: tuple[int, ...],
+    ) -> httpx.Response:
+        try:
+            response = self._client.request(method, path, params=params, json=json)
+        except httpx.TransportError as exc:
+            raise _transport_error(self._cloud, operation, exc) from None
+        if response.is_success or response.status_code in ok_statuses:
+            return response
+        raise self._decode_error(operation, response)
+
+    def _note_retry(self, operation: str, state: tenacity.RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        self._log(
+            f"batchip: {self._cloud} {operation} attempt {state.attempt_number} failed "
+            f"({_short_reason(exc)}); retrying in {wait:.1f} s"
+        )
+
+
+def _short_reason(exc: BaseException | None) -> str:
+    if isinstance(exc, CloudApiError):
+        return f"HTTP {exc.status} {exc.code or ''}".strip()
+    if isinstance(exc, TransportError):
+        return exc.cause
+    return type(exc).__name__
+
+
+def _stderr_line(line: str) -> None:
+    # The provider's stderr is what reaches the Pulumi CLI (pulumi.log does not).
+    print(line, file=sys.stderr, flush=True)
+
+
+def json_object(response: httpx.Response) -> Mapping[str, Any]:
+    """The body as a JSON object; empty for no body, non-JSON or a non-object."""
+    if not response.content:
+        return {}
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def path_segment(value: str) -> str:
+    """An id placed in a URL path: refuse what would change the path's meaning."""
+    if not value or "/" in value or "?" in value or "#" in value or value in (".", ".."):
+        raise ValueError(f"invalid id {value!r} for a URL path segment")
+    return value

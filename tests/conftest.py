@@ -1,0 +1,70 @@
+"""Fixtures shared by every test layer: a live emulator over loopback HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from pulumi_batchip.emulator import EmulatorConfig, RunningEmulator, start_emulator
+
+
+class Admin:
+    """The emulator's admin API (/_emulator/...), unsigned JSON."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._http = httpx.Client(base_url=url, timeout=10)
+
+    def state(self) -> dict[str, Any]:
+        return self._ok(self._http.get("/_emulator/state"))
+
+    def reset(self) -> None:
+        self._ok(self._http.post("/_emulator/reset"))
+
+    def requests(self) -> list[dict[str, Any]]:
+        return list(self._ok(self._http.get("/_emulator/requests"))["requests"])
+
+    def operations(self) -> list[str]:
+        return [r["operation"] for r in self.requests()]
+
+    def faults(self, *rules: dict[str, Any]) -> None:
+        self._ok(self._http.post("/_emulator/faults", json=list(rules)))
+
+    def clear_faults(self) -> None:
+        self._ok(self._http.delete("/_emulator/faults"))
+
+    def post(self, name: str, body: Any) -> dict[str, Any]:
+        return self._ok(self._http.post(f"/_emulator/{name}", json=body))
+
+    def close(self) -> None:
+        self._http.close()
+
+    @staticmethod
+    def _ok(response: httpx.Response) -> Any:
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+@pytest.fixture(scope="session")
+def emulator_session() -> Iterator[RunningEmulator]:
+    with start_emulator(config=EmulatorConfig(job_seconds=0.3)) as running:
+        yield running
+
+
+@pytest.fixture
+def emulator(emulator_session: RunningEmulator) -> Iterator[RunningEmulator]:
+    """The session's emulator, reset before each test."""
+    admin = Admin(emulator_session.url)
+    admin.reset()
+    admin.close()
+    yield emulator_session
+
+
+@pytest.fixture
+def admin(emulator: RunningEmulator) -> Iterator[Admin]:
+    client = Admin(emulator.url)
+    yield client
+    client.close()
