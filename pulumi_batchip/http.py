@@ -72,7 +72,7 @@ class RetryPolicy:
     def backoff(self, attempt: int) -> float:
         """Wait before retry number ``attempt`` (1-based): full jitter over 2^n growth."""
         ceiling = min(self.max_backoff, self.initial_backoff * (2 ** (attempt - 1)))
-        return ceiling * (0.5 + 0.5 * self.rng())
+        return float(ceiling * (0.5 + 0.5 * self.rng()))
 
 
 def _is_retryable(exc: BaseException, idempotent: bool) -> bool:
