@@ -75,6 +75,9 @@ class Route:
     operation: str
     handler: Handler
     params: Mapping[str, str]
+    # Some routes serve two operations told apart by the body (Huawei's tag action):
+    # this names the operation from the raw body, for the request log and faults.
+    operation_from_body: Callable[[bytes], str] | None = None
 
 
 class Service(Protocol):
@@ -200,6 +203,8 @@ class EmulatorApp:
                 service, "Unknown", request, request_id, ApiError(413, "EntityTooLarge", "body too large")
             )
         route = service.match(request.method, path, request.args)
+        if route is not None and route.operation_from_body is not None:
+            route = attrs.evolve(route, operation=route.operation_from_body(body))
         operation = route.operation if route else "Unknown"
         call = Call(
             request=request,
