@@ -1,7 +1,13 @@
-"""pulumi-batchip: Pulumi dynamic resources that manage IP addresses in batches."""
+"""pulumi-batchip: Pulumi dynamic resources that manage IP addresses in batches.
+
+- :class:`SecondaryIpSet`: secondary private addresses on a Baidu BCC VM's primary NIC;
+- :class:`EipBatch`: N Huawei Cloud elastic IPs with their bandwidth.
+"""
 
 from __future__ import annotations
 
+from .secondary_ip_set import SecondaryIpSet
+
 __version__ = "0.1.0.dev0"
 
-__all__ = ["__version__"]
+__all__ = ["SecondaryIpSet", "__version__"]

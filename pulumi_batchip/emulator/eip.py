@@ -308,9 +308,7 @@ class EipState:
     def _shared_bandwidth(self, bandwidth_id: str | None) -> Bandwidth:
         bandwidth = self._bandwidths.get(bandwidth_id or "")
         if bandwidth is None or bandwidth.share_type != "WHOLE":
-            raise EipError(
-                400, CODE_INVALID, f"Shared bandwidth {bandwidth_id} does not exist."
-            )
+            raise EipError(400, CODE_INVALID, f"Shared bandwidth {bandwidth_id} does not exist.")
         return bandwidth
 
     def _materialise(self, spec: CreateSpec, created: float) -> str:

@@ -120,7 +120,10 @@ class FaultBook:
             return [r.to_json() for r in self._rules]
 
     def take(self, operation: str) -> FaultRule | None:
-        """The rule that fires on this call of ``operation``, if any."""
+        """The rule that fires on this call of ``operation``, if any. Every matching
+        rule counts the call, so ``after`` counts calls since arming, whichever rule
+        fired on them."""
+        chosen: FaultRule | None = None
         with self._lock:
             for rule in self._rules:
                 if rule.exhausted or rule.operation not in (operation, "*"):
@@ -128,11 +131,11 @@ class FaultBook:
                 if rule.action in JOB_ACTIONS and operation != JOB_OPERATION:
                     continue
                 rule.seen += 1
-                if rule.seen <= rule.after:
+                if chosen is not None or rule.seen <= rule.after:
                     continue
                 if rule.probability is not None and self._rng.random() >= rule.probability:
                     continue
                 rule.fired += 1
                 self.injected += 1
-                return attrs.evolve(rule)
-            return None
+                chosen = attrs.evolve(rule)
+            return chosen

@@ -170,7 +170,9 @@ class ProviderProcess:
         )
 
     def create(self, urn: str, props: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-        resp = self._rpc("Create", provider_pb2.CreateRequest(urn=urn, properties=_serialize(props)))
+        resp = self._rpc(
+            "Create", provider_pb2.CreateRequest(urn=urn, properties=_serialize(props))
+        )
         return resp.id, _deserialize(resp.properties)
 
     def update(

@@ -102,11 +102,17 @@ def test_insecure_or_bad_endpoints_refused(endpoint: str) -> None:
         resolve_baidu({}, {**BAIDU_ENV, "BATCHIP_BCC_ENDPOINT": endpoint})
 
 
-@pytest.mark.parametrize("endpoint", ["http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:5"])
+@pytest.mark.parametrize(
+    "endpoint", ["http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:5"]
+)
 def test_loopback_http_accepted(endpoint: str) -> None:
     assert resolve_baidu({}, {**BAIDU_ENV, "BATCHIP_BCC_ENDPOINT": endpoint}).endpoint == endpoint
 
 
 def test_plain_http_allowed_when_asked() -> None:
-    env = {**BAIDU_ENV, "BATCHIP_BCC_ENDPOINT": "http://bcc.lab:80", "BATCHIP_ALLOW_INSECURE_HTTP": "true"}
+    env = {
+        **BAIDU_ENV,
+        "BATCHIP_BCC_ENDPOINT": "http://bcc.lab:80",
+        "BATCHIP_ALLOW_INSECURE_HTTP": "true",
+    }
     assert resolve_baidu({}, env).endpoint == "http://bcc.lab:80"

@@ -98,8 +98,7 @@ def test_bce_body_and_header_request_id() -> None:
     )
     assert err.request_id == "hdr-id"
     assert str(err) == (
-        'Baidu BCC BatchAddIp failed: HTTP 400 PrivateIpInUseException "in use" '
-        "(request id hdr-id)"
+        'Baidu BCC BatchAddIp failed: HTTP 400 PrivateIpInUseException "in use" (request id hdr-id)'
     )
 
 
@@ -140,7 +139,9 @@ def test_non_json_bodies(body: bytes) -> None:
 
 
 def test_transport_error_reads_well() -> None:
-    err = TransportError(cloud="Huawei EIP", operation="BatchCreatePublicips", sent=True, cause="ReadTimeout")
+    err = TransportError(
+        cloud="Huawei EIP", operation="BatchCreatePublicips", sent=True, cause="ReadTimeout"
+    )
     assert str(err) == (
         "Huawei EIP BatchCreatePublicips failed: no response (ReadTimeout; outcome unknown)"
     )

@@ -129,7 +129,9 @@ def test_throttle_retried_even_for_non_idempotent_calls() -> None:
 
 
 def test_client_errors_never_retried() -> None:
-    caller, _, seen = make_caller([httpx.Response(400, json={"code": "VPC.0501", "message": "bad"})])
+    caller, _, seen = make_caller(
+        [httpx.Response(400, json={"code": "VPC.0501", "message": "bad"})]
+    )
     with pytest.raises(ClientError) as info:
         caller.call("BatchCreatePublicips", "POST", "/x", idempotent=True)
     assert len(seen) == 1

@@ -179,7 +179,9 @@ def test_parse_import_id(id_: str, instance: str, addresses: list[str]) -> None:
     assert parse_import_id(id_) == (instance, addresses)
 
 
-@pytest.mark.parametrize("id_", ["i-1", "i-1/", "/192.168.0.1", "i-1/nope", "i-1/192.168.0.1,2400::1"])
+@pytest.mark.parametrize(
+    "id_", ["i-1", "i-1/", "/192.168.0.1", "i-1/nope", "i-1/192.168.0.1,2400::1"]
+)
 def test_bad_import_ids(id_: str) -> None:
     with pytest.raises(BatchIpError, match="SecondaryIpSet id"):
         parse_import_id(id_)
