@@ -6,8 +6,9 @@
 
 from __future__ import annotations
 
+from .eip_batch import BandwidthArgs, EipBatch
 from .secondary_ip_set import SecondaryIpSet
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["SecondaryIpSet", "__version__"]
+__all__ = ["BandwidthArgs", "EipBatch", "SecondaryIpSet", "__version__"]

@@ -36,6 +36,7 @@ CONFIG_KEYS = tuple(
         cfg.HUAWEI_PROJECT_ID,
         cfg.EIP_ENDPOINT,
         cfg.ALLOW_INSECURE_HTTP,
+        cfg.EIP_JOB_TIMEOUT,
     )
 )
 

@@ -61,8 +61,11 @@ HUAWEI_SECURITY_TOKEN = ("huaweicloud:securityToken", "HW_SECURITY_TOKEN")
 HUAWEI_REGION = ("huaweicloud:region", "HW_REGION_NAME")
 HUAWEI_PROJECT_ID = ("huaweicloud:projectId", "HW_PROJECT_ID")
 EIP_ENDPOINT = ("batchip:eipEndpoint", "BATCHIP_EIP_ENDPOINT")
-# Not in the contract table: an explicit opt-in for plain-HTTP endpoints off loopback.
+# Not in the contract table: an explicit opt-in for plain-HTTP endpoints off loopback,
+# and how long EipBatch waits for EIP jobs (seconds).
 ALLOW_INSECURE_HTTP = ("batchip:allowInsecureHttp", "BATCHIP_ALLOW_INSECURE_HTTP")
+EIP_JOB_TIMEOUT = ("batchip:eipJobTimeout", "BATCHIP_EIP_JOB_TIMEOUT")
+DEFAULT_EIP_JOB_TIMEOUT = 600.0
 
 
 def _lookup(
@@ -165,3 +168,19 @@ def resolve_huawei(
     return HuaweiSettings(
         credentials=credentials, region=region, project_id=project_id, endpoint=endpoint
     )
+
+
+def eip_job_timeout(config: Mapping[str, str], env: Mapping[str, str] | None = None) -> float:
+    """Seconds to wait for EIP jobs (and for a lost create to show up) before giving up."""
+    env = _environ() if env is None else env
+    raw = _lookup(EIP_JOB_TIMEOUT, config, env)
+    if raw is None:
+        return DEFAULT_EIP_JOB_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        key, var = EIP_JOB_TIMEOUT
+        raise ConfigError(f"{key} / {var}: {raw!r} is not a positive number of seconds")
+    return value

@@ -26,7 +26,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import ipaddress
-import string
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -128,10 +127,6 @@ class Subnet:
     @property
     def subnet_id(self) -> str:
         return f"sbn-{_short_hash(str(self.network), 12)}"
-
-    @property
-    def family(self) -> str:
-        return "ipv6" if self.network.version == 6 else "ipv4"
 
     def _bounds(self) -> tuple[int, int]:
         first = int(self.network.network_address) + RESERVED_HEAD
@@ -248,7 +243,7 @@ class _TokenRecord:
 
 
 def check_client_token(token: str) -> None:
-    if len(token) > MAX_TOKEN_LENGTH or not all(c in string.printable for c in token):
+    if len(token) > MAX_TOKEN_LENGTH or not (token.isascii() and token.isprintable()):
         raise invalid_parameter(
             f"clientToken must be printable ASCII of at most {MAX_TOKEN_LENGTH} characters."
         )

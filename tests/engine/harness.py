@@ -77,7 +77,7 @@ class ProviderProcess:
             p for p in (str(REPO_ROOT), child_env.get("PYTHONPATH", "")) if p
         )
         child_env.update(env or {})
-        self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter, fixed args
+        self.proc = subprocess.Popen(
             [sys.executable, "-u", "-m", "pulumi.dynamic"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

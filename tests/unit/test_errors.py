@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -122,7 +124,7 @@ def test_bce_request_id_from_body_when_header_missing() -> None:
     ],
 )
 def test_bce_classification(status: int, code: str | None, cls: type[CloudApiError]) -> None:
-    body = '{"code": "%s", "message": "m"}' % code if code else "{}"
+    body = json.dumps({"code": code, "message": "m"}) if code else "{}"
     assert type(decode_bce_error("Op", _resp(status, body))) is cls
 
 

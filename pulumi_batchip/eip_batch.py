@@ -1,0 +1,506 @@
+"""EipBatch: N Huawei Cloud elastic IPs created together, with their bandwidth."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import attrs
+import pulumi
+from pulumi.dynamic import (
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    UpdateResult,
+)
+
+from . import config as cfg
+from ._provider import BatchIpProvider, Failures, coerce_int, contains_unknown, is_unknown, progress
+from .eip_operations import (
+    CONCURRENCY,
+    RESERVED_TAG_KEYS,
+    BatchOperations,
+    batch_tags,
+)
+from .errors import BatchIpError
+from .huawei.eip import BandwidthSpec, BatchCreateRequest, EipClient, PublicIp
+
+MAX_COUNT = 1000
+PUBLICIP_TYPES = ("5_bgp", "5_sbgp", "5_union")
+SHARE_TYPES = ("PER", "WHOLE")
+CHARGE_MODES = ("bandwidth", "traffic")
+# The strictest published rules, so a tag valid here is valid in every region.
+TAG_KEY_RE = re.compile(r"^[\w-]{1,36}$")
+TAG_VALUE_RE = re.compile(r"^[\w.-]{0,43}$")
+MAX_USER_TAGS = 8  # 10 per EIP where the limit is lowest, minus our two
+BANDWIDTH_NAME_RE = re.compile(r"^[\w.-]{1,64}$")
+# Changing any of these means new EIPs; count and tags change in place.
+REPLACE_KEYS = ("publicip_type", "ip_version", "enterprise_project_id", "region", "project_id")
+BANDWIDTH_REPLACE_KEYS = ("size", "share_type", "charge_mode", "name", "id")
+
+
+def bandwidth_size_rule(size: int) -> str | None:
+    """Sizes are 1..2000 Mbit/s in steps of 1 up to 300, 50 up to 1000, 500 above."""
+    if not 1 <= size <= 2000:
+        return f"must be within 1..2000 Mbit/s, not {size}"
+    if 300 < size <= 1000 and size % 50:
+        return f"above 300 Mbit/s must be a multiple of 50, not {size}"
+    if size > 1000 and size % 500:
+        return f"above 1000 Mbit/s must be a multiple of 500, not {size}"
+    return None
+
+
+def _check_bandwidth(raw: object, ip_version: object, f: Failures) -> dict[str, Any] | None:
+    if is_unknown(raw):
+        return None
+    if not isinstance(raw, dict):
+        f.add("bandwidth", "must be a BandwidthArgs or a dict with size and share_type")
+        return None
+    out: dict[str, Any] = {}
+    unknown_keys = sorted(set(raw) - {"size", "share_type", "charge_mode", "name", "id"})
+    if unknown_keys:
+        f.add(
+            "bandwidth", f"unknown keys {unknown_keys}; use size, share_type, charge_mode, name, id"
+        )
+    share = raw.get("share_type", "PER")
+    if not is_unknown(share) and share not in SHARE_TYPES:
+        f.add("bandwidth.share_type", f"must be one of {', '.join(SHARE_TYPES)}, not {share!r}")
+    out["share_type"] = share
+    bw_id = raw.get("id")
+    if share == "WHOLE":
+        if bw_id is None or (isinstance(bw_id, str) and not bw_id.strip()):
+            f.add("bandwidth.id", "share_type WHOLE needs the id of an existing shared bandwidth")
+        if ip_version == 6:
+            f.add("bandwidth.share_type", "IPv6 EIPs cannot use a WHOLE (shared) bandwidth")
+    elif bw_id is not None and share == "PER":
+        f.add("bandwidth.id", "only a WHOLE (shared) bandwidth takes an id")
+    if bw_id is not None:
+        out["id"] = bw_id
+    size = raw.get("size")
+    if size is None:
+        if share != "WHOLE":
+            f.add("bandwidth.size", "is required for a dedicated (PER) bandwidth")
+    elif not is_unknown(size):
+        as_int = coerce_int(size)
+        problem = (
+            "must be a whole number of Mbit/s" if as_int is None else bandwidth_size_rule(as_int)
+        )
+        if problem:
+            f.add("bandwidth.size", problem)
+        size = as_int if as_int is not None else size
+    if size is not None:
+        out["size"] = size
+    charge = raw.get("charge_mode", "bandwidth")
+    if not is_unknown(charge):
+        if charge not in CHARGE_MODES:
+            f.add("bandwidth.charge_mode", f"must be bandwidth or traffic, not {charge!r}")
+        elif charge == "traffic" and isinstance(size, int) and size > 300:
+            f.add("bandwidth.size", "charge_mode traffic allows at most 300 Mbit/s")
+    out["charge_mode"] = charge
+    name = raw.get("name")
+    if name is not None:
+        if not is_unknown(name) and (
+            not isinstance(name, str) or not BANDWIDTH_NAME_RE.match(name)
+        ):
+            f.add("bandwidth.name", "must be 1..64 letters, digits, '_', '-' or '.'")
+        out["name"] = name
+    return out
+
+
+def _check_tags(raw: object, f: Failures) -> dict[str, Any] | None:
+    if raw is None:
+        return {}
+    if is_unknown(raw):
+        return None
+    if not isinstance(raw, dict):
+        f.add("tags", "must be a map of strings to strings")
+        return None
+    if len(raw) > MAX_USER_TAGS:
+        f.add("tags", f"at most {MAX_USER_TAGS} tags (an EIP holds 10, two are ours)")
+    for key, value in raw.items():
+        if key in RESERVED_TAG_KEYS:
+            f.add("tags", f"key {key!r} is reserved for pulumi-batchip")
+        elif not TAG_KEY_RE.match(key):
+            f.add("tags", f"key {key!r} must be 1..36 letters, digits, '_' or '-'")
+        if not is_unknown(value) and (not isinstance(value, str) or not TAG_VALUE_RE.match(value)):
+            f.add("tags", f"value of {key!r} must be 0..43 letters, digits, '_', '-' or '.'")
+    return dict(raw)
+
+
+def check_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], Failures]:
+    """Every rule of DESIGN.md §4 as failures on the offending property; unknown-safe."""
+    f = Failures()
+    out: dict[str, Any] = {}
+    count = news.get("count")
+    if is_unknown(count):
+        out["count"] = count
+    else:
+        as_int = coerce_int(count)
+        if as_int is None:
+            f.add("count", f"must be a whole number within 1..{MAX_COUNT}, not {count!r}")
+        elif not 1 <= as_int <= MAX_COUNT:
+            f.add("count", f"must be within 1..{MAX_COUNT}, not {as_int}")
+        out["count"] = as_int if as_int is not None else count
+    ptype = news.get("publicip_type", "5_bgp")
+    if not is_unknown(ptype) and ptype not in PUBLICIP_TYPES:
+        f.add("publicip_type", f"must be one of {', '.join(PUBLICIP_TYPES)}, not {ptype!r}")
+    out["publicip_type"] = ptype
+    version = news.get("ip_version", 4)
+    if not is_unknown(version):
+        version = coerce_int(version) if coerce_int(version) is not None else version
+        if version not in (4, 6):
+            f.add("ip_version", f"must be 4 or 6, not {version!r}")
+    out["ip_version"] = version
+    bandwidth = _check_bandwidth(news.get("bandwidth"), version, f)
+    out["bandwidth"] = bandwidth if bandwidth is not None else news.get("bandwidth")
+    tags = _check_tags(news.get("tags"), f)
+    out["tags"] = tags if tags is not None else news.get("tags")
+    for key in ("enterprise_project_id", "region", "project_id"):
+        value = news.get(key)
+        if value is None:
+            continue
+        if not is_unknown(value) and (not isinstance(value, str) or not value.strip()):
+            f.add(key, "must be a non-empty string when given")
+        out[key] = value
+    if out.get("bandwidth") is None:
+        f.add("bandwidth", "is required: BandwidthArgs(size=..., share_type='PER'|'WHOLE', ...)")
+    return out, f
+
+
+@attrs.frozen
+class BandwidthArgs:
+    """The bandwidth of an EipBatch: a dedicated one per EIP (``share_type="PER"``) or
+    an existing shared one (``share_type="WHOLE"`` with its ``id``)."""
+
+    size: pulumi.Input[int] | None = None
+    share_type: pulumi.Input[str] = "PER"
+    charge_mode: pulumi.Input[str] | None = None
+    name: pulumi.Input[str] | None = None
+    id: pulumi.Input[str] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in attrs.asdict(self, recurse=False).items() if v is not None}
+
+
+def _eip_output(eip: PublicIp) -> dict[str, Any]:
+    return {
+        "id": eip.id,
+        "public_ip": eip.address or "",
+        "bandwidth_id": eip.bandwidth_id or "",
+        "status": eip.status,
+        "port_id": eip.port_id or "",
+    }
+
+
+def _ordered(eips: list[PublicIp], previous: list[str]) -> list[PublicIp]:
+    """Stable order: EIPs already in state keep their place, new ones follow by
+    creation time, then address."""
+    rank = {eip_id: n for n, eip_id in enumerate(previous)}
+    known = sorted((e for e in eips if e.id in rank), key=lambda e: rank[e.id])
+    new = sorted(
+        (e for e in eips if e.id not in rank),
+        key=lambda e: (e.create_time or "", e.address or "", e.id),
+    )
+    return known + new
+
+
+class EipBatchProvider(BatchIpProvider):
+    """The dynamic provider behind :class:`EipBatch` (pickled by reference: keep this
+    class at this import path)."""
+
+    def _ops(self, props: Mapping[str, Any]) -> tuple[BatchOperations, cfg.HuaweiSettings]:
+        settings = cfg.resolve_huawei(
+            self.stack_config,
+            region=props.get("region") or None,
+            project_id=props.get("project_id") or None,
+        )
+        key = ("eip", settings.endpoint, settings.project_id, settings.credentials)
+        client = self.cached_client(key, lambda: EipClient.from_settings(settings))
+        timeout = cfg.eip_job_timeout(self.stack_config)
+        return BatchOperations(client, timeout=timeout, say=progress), settings
+
+    # -- check / diff ---------------------------------------------------------------
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        inputs, failures = check_inputs(news)
+        return CheckResult(inputs, failures.items)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        replaces = []
+        defaults = {
+            "region": cfg._lookup(cfg.HUAWEI_REGION, self.stack_config, cfg._environ()),
+            "project_id": cfg._lookup(cfg.HUAWEI_PROJECT_ID, self.stack_config, cfg._environ()),
+        }
+        for key in REPLACE_KEYS:
+            new = news.get(key)
+            if new is None:
+                new = defaults.get(key) or olds.get(key)
+            if is_unknown(new) or new != olds.get(key):
+                replaces.append(key)
+        new_bw, old_bw = news.get("bandwidth"), olds.get("bandwidth") or {}
+        if contains_unknown(new_bw) or any(
+            (new_bw or {}).get(k) != old_bw.get(k) for k in BANDWIDTH_REPLACE_KEYS
+        ):
+            replaces.append("bandwidth")
+        changes = list(replaces)
+        count = news.get("count")
+        if is_unknown(count) or count != len(olds.get("eip_ids") or ()):
+            changes.append("count")
+        if contains_unknown(news.get("tags")) or (news.get("tags") or {}) != (
+            olds.get("tags") or {}
+        ):
+            changes.append("tags")
+        return DiffResult(changes=bool(changes), replaces=replaces, stables=["batch_id"])
+
+    # -- create ---------------------------------------------------------------------
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        ops, settings = self._ops(props)
+        batch_id = str(uuid.uuid4())
+        request = _request(props, batch_id, int(props["count"]))
+        progress(f"EipBatch {batch_id}: creating {request.count} EIPs")
+        try:
+            ids = ops.create(request, batch_id, base=0)
+            eips = ops.details(ids)
+        except BatchIpError as exc:
+            raise ops.fail_with_cleanup(batch_id, exc) from exc
+        return CreateResult(batch_id, _outputs(props, settings, batch_id, _ordered(eips, [])))
+
+    # -- read -----------------------------------------------------------------------
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        ops, settings = self._ops(props)
+        ids = ops.find_ids(id_)
+        eips = _ordered(ops.details(ids), list(props.get("eip_ids") or ()))
+        if not eips:
+            return ReadResult(None, {})
+        if "count" not in props:  # an import: rebuild the inputs from what exists
+            inputs = _inputs_from_cloud(eips)
+            return ReadResult(id_, _outputs(inputs, settings, id_, eips), inputs)
+        return ReadResult(id_, _outputs(props, settings, id_, eips))
+
+    # -- update ---------------------------------------------------------------------
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        ops, settings = self._ops(news)
+        previous = list(olds.get("eip_ids") or ())
+        existing = _ordered(ops.details(ops.find_ids(id_)), previous)
+        wanted = int(news["count"])
+        if wanted > len(existing):
+            existing = self._grow(ops, id_, news, existing, wanted)
+        elif wanted < len(existing):
+            doomed, existing = existing[wanted:], existing[:wanted]
+            progress(f"EipBatch {id_}: releasing the {len(doomed)} newest EIPs")
+            ops.delete([e.id for e in doomed])
+        old_tags, new_tags = dict(olds.get("tags") or {}), dict(news.get("tags") or {})
+        if old_tags != new_tags:
+            self._retag(ops, existing, old_tags, new_tags)
+            existing = ops.details([e.id for e in existing])
+        return UpdateResult(_outputs(news, settings, id_, existing))
+
+    @staticmethod
+    def _grow(
+        ops: BatchOperations,
+        batch_id: str,
+        news: Mapping[str, Any],
+        existing: list[PublicIp],
+        wanted: int,
+    ) -> list[PublicIp]:
+        keep = [e.id for e in existing]
+        request = _request(news, batch_id, wanted - len(existing))
+        progress(f"EipBatch {batch_id}: adding {request.count} EIPs")
+        try:
+            ids = ops.create(request, batch_id, base=len(existing))
+            return _ordered(ops.details(ids), keep)
+        except BatchIpError as exc:
+            raise ops.fail_with_cleanup(batch_id, exc, keep=keep) from exc
+
+    @staticmethod
+    def _retag(
+        ops: BatchOperations, eips: list[PublicIp], old: dict[str, str], new: dict[str, str]
+    ) -> None:
+        removed = {k: v for k, v in old.items() if k not in new}
+        added = {k: v for k, v in new.items() if old.get(k) != v}
+        progress(f"retagging {len(eips)} EIPs: +{sorted(added)} -{sorted(removed)}")
+
+        def one(eip: PublicIp) -> None:
+            if removed:
+                ops.client.delete_tags(eip.id, removed)
+            if added:
+                ops.client.create_tags(eip.id, added)
+
+        with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
+            list(pool.map(one, eips))
+
+    # -- delete ---------------------------------------------------------------------
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        ops, _settings = self._ops(props)
+        ids = ops.find_ids(id_)
+        eips = ops.details(ids)
+        bound = [e for e in eips if e.port_id]
+        if bound:
+            listing = ", ".join(f"{e.id} ({e.address}, port {e.port_id})" for e in bound)
+            raise BatchIpError(
+                f"EipBatch {id_}: refusing to delete while {len(bound)} EIP(s) are bound: "
+                f"{listing}. Unbind them (or delete what uses them) first; nothing was deleted."
+            )
+        progress(f"EipBatch {id_}: releasing {len(eips)} EIPs")
+        ops.delete([e.id for e in eips])
+
+
+def _request(props: Mapping[str, Any], batch_id: str, count: int) -> BatchCreateRequest:
+    bw = dict(props["bandwidth"])
+    share = bw.get("share_type", "PER")
+    name = bw.get("name") or (f"batchip-{batch_id[:8]}" if share == "PER" else None)
+    return BatchCreateRequest(
+        count=count,
+        publicip_type=str(props.get("publicip_type", "5_bgp")),
+        ip_version=int(props.get("ip_version", 4)),
+        bandwidth=BandwidthSpec(
+            size=int(bw["size"]) if bw.get("size") is not None else 0,
+            share_type=share,
+            charge_mode=bw.get("charge_mode"),
+            name=name,
+            id=bw.get("id"),
+        ),
+        tags=batch_tags(batch_id, dict(props.get("tags") or {})),
+        enterprise_project_id=props.get("enterprise_project_id"),
+    )
+
+
+def _outputs(
+    props: Mapping[str, Any], settings: cfg.HuaweiSettings, batch_id: str, eips: list[PublicIp]
+) -> dict[str, Any]:
+    outs = {
+        "batch_id": batch_id,
+        "count": int(props.get("count", len(eips))),
+        "publicip_type": props.get("publicip_type", "5_bgp"),
+        "ip_version": int(props.get("ip_version", 4)),
+        "bandwidth": dict(props.get("bandwidth") or {}),
+        "tags": dict(props.get("tags") or {}),
+        "region": settings.region,
+        "project_id": settings.project_id,
+        "eip_ids": [e.id for e in eips],
+        "public_ips": [e.address or "" for e in eips],
+        "bandwidth_ids": [e.bandwidth_id or "" for e in eips],
+        "eips": [_eip_output(e) for e in eips],
+    }
+    if props.get("enterprise_project_id") is not None:
+        outs["enterprise_project_id"] = props["enterprise_project_id"]
+    return outs
+
+
+def _inputs_from_cloud(eips: list[PublicIp]) -> dict[str, Any]:
+    first = eips[0]
+    bandwidth: dict[str, Any] = {"share_type": first.bandwidth_share_type or "PER"}
+    if bandwidth["share_type"] == "WHOLE":
+        bandwidth["id"] = first.bandwidth_id
+    else:
+        bandwidth["size"] = first.bandwidth_size
+        if first.bandwidth_name:
+            bandwidth["name"] = first.bandwidth_name
+    inputs: dict[str, Any] = {
+        "count": len(eips),
+        "publicip_type": first.type or "5_bgp",
+        "ip_version": first.ip_version,
+        "bandwidth": bandwidth,
+        "tags": {k: v for k, v in first.tags.items() if k not in RESERVED_TAG_KEYS},
+    }
+    if first.enterprise_project_id:
+        inputs["enterprise_project_id"] = first.enterprise_project_id
+    return inputs
+
+
+class EipBatch(Resource, module="batchip", name="EipBatch"):
+    """``count`` Huawei Cloud elastic IPs created together through ``batchpublicips``,
+    each with a dedicated (``PER``) bandwidth or inside a shared (``WHOLE``) one.
+
+    ``count`` and ``tags`` change in place; anything else replaces the batch. Every EIP
+    carries the tags ``managed-by=pulumi-batchip`` and ``pulumi-batchip-batch=<batch_id>``.
+    """
+
+    batch_id: pulumi.Output[str]
+    """The batch id (also the resource id): the value of every EIP's batch tag."""
+    count: pulumi.Output[int]
+    """How many EIPs the batch holds."""
+    publicip_type: pulumi.Output[str]
+    """The EIP line type: ``5_bgp``, ``5_sbgp`` or ``5_union``."""
+    ip_version: pulumi.Output[int]
+    """4 or 6."""
+    bandwidth: pulumi.Output[dict[str, Any]]
+    """The bandwidth settings: size, share_type, charge_mode, name, id."""
+    tags: pulumi.Output[dict[str, str]]
+    """The user's tags (the two pulumi-batchip tags are not listed)."""
+    enterprise_project_id: pulumi.Output[str | None]
+    """The enterprise project the EIPs belong to, when given."""
+    region: pulumi.Output[str]
+    """The Huawei Cloud region, e.g. ``cn-north-4``."""
+    project_id: pulumi.Output[str]
+    """The Huawei Cloud project id."""
+    eip_ids: pulumi.Output[list[str]]
+    """The EIP ids, in a stable order (new EIPs are appended; the newest go first)."""
+    public_ips: pulumi.Output[list[str]]
+    """The public addresses of the requested IP version, in ``eip_ids`` order."""
+    bandwidth_ids: pulumi.Output[list[str]]
+    """Each EIP's bandwidth id, in ``eip_ids`` order."""
+    eips: pulumi.Output[list[dict[str, str]]]
+    """Per EIP: ``id``, ``public_ip``, ``bandwidth_id``, ``status``, ``port_id``."""
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        count: pulumi.Input[int],
+        bandwidth: BandwidthArgs | pulumi.Input[Mapping[str, Any]],
+        publicip_type: pulumi.Input[str] = "5_bgp",
+        ip_version: pulumi.Input[int] = 4,
+        tags: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
+        enterprise_project_id: pulumi.Input[str] | None = None,
+        region: pulumi.Input[str] | None = None,
+        project_id: pulumi.Input[str] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props = _seeded_props()
+        props.update(
+            count=count,
+            bandwidth=bandwidth.to_dict() if isinstance(bandwidth, BandwidthArgs) else bandwidth,
+            publicip_type=publicip_type,
+            ip_version=ip_version,
+            tags=tags,
+            enterprise_project_id=enterprise_project_id,
+            region=region,
+            project_id=project_id,
+        )
+        super().__init__(EipBatchProvider(), resource_name, props, opts)
+
+    @staticmethod
+    def get(
+        resource_name: str, id: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None
+    ) -> EipBatch:
+        """Adopt an existing batch by its batch id."""
+        merged = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
+        resource = EipBatch.__new__(EipBatch)
+        Resource.__init__(resource, EipBatchProvider(), resource_name, _seeded_props(), merged)
+        return resource
+
+
+def _seeded_props() -> dict[str, Any]:
+    # Outputs resolve only for keys present in props (as None until known).
+    return dict.fromkeys(
+        (
+            "batch_id",
+            "count",
+            "publicip_type",
+            "ip_version",
+            "bandwidth",
+            "tags",
+            "enterprise_project_id",
+            "region",
+            "project_id",
+            "eip_ids",
+            "public_ips",
+            "bandwidth_ids",
+            "eips",
+        )
+    )

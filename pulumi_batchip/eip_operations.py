@@ -1,0 +1,229 @@
+"""The multi-call EIP procedures behind EipBatch: create in chunks and await the jobs,
+find a batch by its tag, delete and confirm, and clean up after a failed create.
+
+Nothing here knows about Pulumi; the provider in ``eip_batch.py`` calls these.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import attrs
+
+from .errors import BatchIpError, CloudApiError, NotFoundError, TransportError
+from .huawei.eip import MAX_PER_BATCH, BatchCreateRequest, EipClient, Job, PublicIp
+
+MANAGED_TAG = ("managed-by", "pulumi-batchip")
+BATCH_TAG_KEY = "pulumi-batchip-batch"
+RESERVED_TAG_KEYS = frozenset({MANAGED_TAG[0], BATCH_TAG_KEY})
+CONCURRENCY = 4  # in-flight calls per operation: gentle on APIGW throttling
+IDS_PER_LIST_CALL = 50  # keeps the id-filtered list URL short
+POLL_FIRST = 0.25
+POLL_MAX = 5.0
+
+
+class EipBatchError(BatchIpError):
+    """An EipBatch operation failed; the message says what was cleaned up."""
+
+
+def chunk_sizes(count: int, limit: int = MAX_PER_BATCH) -> list[int]:
+    """200 → [50, 50, 50, 50]; 51 → [50, 1]."""
+    full, rest = divmod(count, limit)
+    return [limit] * full + ([rest] if rest else [])
+
+
+def batch_tags(batch_id: str, user_tags: dict[str, str]) -> dict[str, str]:
+    return {**user_tags, MANAGED_TAG[0]: MANAGED_TAG[1], BATCH_TAG_KEY: batch_id}
+
+
+@attrs.define
+class _Chunk:
+    number: int
+    size: int
+    job_id: str | None = None
+    job: Job | None = None
+    lost: BatchIpError | None = None  # the create's outcome is unknown
+
+    @property
+    def done(self) -> bool:
+        return self.lost is not None or (self.job is not None and self.job.finished)
+
+
+class BatchOperations:
+    def __init__(
+        self,
+        client: EipClient,
+        *,
+        timeout: float,
+        say: Callable[[str], None],
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client = client
+        self.timeout = timeout
+        self.say = say
+        self.clock = clock
+        self.sleep = sleep
+
+    # -- finding --------------------------------------------------------------------
+    def find_ids(self, batch_id: str) -> list[str]:
+        """The ids of every EIP carrying the batch tag (one call per 1000)."""
+        found = self.client.list_publicips_by_tags({BATCH_TAG_KEY: [batch_id]})
+        return [r.resource_id for r in found]
+
+    def details(self, ids: Sequence[str]) -> list[PublicIp]:
+        """Full records of the given EIPs that still exist, in the order given."""
+        groups = [ids[i : i + IDS_PER_LIST_CALL] for i in range(0, len(ids), IDS_PER_LIST_CALL)]
+        with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
+            pages = list(pool.map(lambda g: self.client.list_publicips(g), groups))
+        by_id = {eip.id: eip for page in pages for eip in page}
+        return [by_id[i] for i in ids if i in by_id]
+
+    # -- creating -------------------------------------------------------------------
+    def create(self, request: BatchCreateRequest, batch_id: str, base: int) -> list[str]:
+        """Create ``request.count`` EIPs carrying the batch tag; ``base`` EIPs of the
+        batch exist already. Returns the new ids. Raises after a failed job, a
+        deadline or a lost answer; the caller cleans up."""
+        chunks = [_Chunk(n + 1, size) for n, size in enumerate(chunk_sizes(request.count))]
+        started = self.clock()
+        with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
+            list(pool.map(lambda c: self._start(c, request), chunks))
+        self._await_jobs(chunks, request.count, started)
+        failed = [c for c in chunks if c.job is not None and c.job.status == "FAIL"]
+        if failed:
+            job = failed[0].job
+            assert job is not None
+            raise EipBatchError(
+                f"job {job.job_id} ({failed[0].number}/{len(chunks)}) ended FAIL: "
+                f"{job.error_code or 'no code'} {job.fail_reason or 'no reason given'}"
+            )
+        expected = base + request.count
+        # A lost create answer is resolved by the tag, never by sending it again.
+        return self._await_tagged(batch_id, expected, started, chunks)
+
+    def _start(self, chunk: _Chunk, request: BatchCreateRequest) -> None:
+        part = attrs.evolve(request, count=chunk.size)
+        try:
+            chunk.job_id = self.client.batch_create_publicips(part)
+        except TransportError as exc:
+            if not exc.sent:
+                raise
+            chunk.lost = exc
+
+    def _await_jobs(self, chunks: list[_Chunk], total: int, started: float) -> None:
+        interval = POLL_FIRST
+        last_status: dict[int, str] = {}
+        while True:
+            pending = [c for c in chunks if not c.done and c.job_id]
+            if not pending:
+                return
+            for chunk in pending:
+                assert chunk.job_id is not None
+                chunk.job = self.client.show_job(chunk.job_id)
+                if last_status.get(chunk.number) != chunk.job.status:
+                    last_status[chunk.number] = chunk.job.status
+                    created = sum(
+                        c.size for c in chunks if c.job is not None and c.job.status == "SUCCESS"
+                    )
+                    self.say(
+                        f"job {chunk.number}/{len(chunks)} {chunk.job.status}, "
+                        f"{created}/{total} EIPs, {self.clock() - started:.0f} s"
+                    )
+            if all(c.done for c in chunks if c.job_id):
+                return
+            if self.clock() - started > self.timeout:
+                waiting = [c.job_id for c in chunks if not c.done and c.job_id]
+                raise EipBatchError(
+                    f"jobs {', '.join(str(j) for j in waiting)} did not finish within "
+                    f"{self.timeout:.0f} s"
+                )
+            self.sleep(interval)
+            interval = min(interval * 1.5, POLL_MAX)
+
+    def _await_tagged(
+        self, batch_id: str, expected: int, started: float, chunks: list[_Chunk]
+    ) -> list[str]:
+        interval = POLL_FIRST
+        lost = [c for c in chunks if c.lost is not None]
+        while True:
+            ids = self.find_ids(batch_id)
+            if len(ids) >= expected:
+                return ids
+            if self.clock() - started > self.timeout:
+                cause = (
+                    f"the answer to {len(lost)} create call(s) was lost ({lost[0].lost}) and "
+                    "their EIPs did not appear"
+                    if lost
+                    else "the jobs succeeded but not every EIP carries the batch tag"
+                )
+                raise EipBatchError(
+                    f"found {len(ids)} of {expected} EIPs of batch {batch_id} after "
+                    f"{self.timeout:.0f} s: {cause}"
+                )
+            if lost:
+                self.say(
+                    f"waiting for the EIPs of a create whose answer was lost: {len(ids)}/{expected}"
+                )
+            self.sleep(interval)
+            interval = min(interval * 1.5, POLL_MAX)
+
+    # -- deleting -------------------------------------------------------------------
+    def delete(self, ids: Sequence[str]) -> None:
+        """Release the EIPs (already gone is fine) and confirm they are gone."""
+        if not ids:
+            return
+        groups = [ids[i : i + MAX_PER_BATCH] for i in range(0, len(ids), MAX_PER_BATCH)]
+        with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
+            list(pool.map(self._delete_group, groups))
+        self._confirm_gone(ids)
+
+    def _delete_group(self, ids: Sequence[str]) -> None:
+        try:
+            self.client.batch_delete_publicips(ids)
+        except NotFoundError:
+            # Some are gone already: the batch call is all-or-nothing, so go one by one.
+            for publicip_id in ids:
+                with contextlib.suppress(NotFoundError):
+                    self.client.delete_publicip(publicip_id)
+
+    def _confirm_gone(self, ids: Sequence[str]) -> None:
+        started = self.clock()
+        interval = POLL_FIRST
+        while True:
+            left = self.details(ids)
+            if not left:
+                return
+            if self.clock() - started > self.timeout:
+                raise EipBatchError(
+                    f"{len(left)} EIPs still exist {self.timeout:.0f} s after their delete: "
+                    + ", ".join(e.id for e in left[:10])
+                )
+            self.sleep(interval)
+            interval = min(interval * 1.5, POLL_MAX)
+
+    def purge(self, batch_id: str, keep: Sequence[str] = ()) -> int:
+        """Delete every EIP of the batch except ``keep``; returns how many."""
+        doomed = [i for i in self.find_ids(batch_id) if i not in set(keep)]
+        self.delete(doomed)
+        return len(doomed)
+
+    def fail_with_cleanup(
+        self, batch_id: str, cause: BaseException, keep: Sequence[str] = ()
+    ) -> EipBatchError:
+        """After a failed create: delete what it made, then describe both."""
+        what = "create" if not keep else "update"
+        try:
+            removed = self.purge(batch_id, keep)
+        except (BatchIpError, CloudApiError) as cleanup_exc:
+            return EipBatchError(
+                f"EipBatch {what} failed: {cause}. Cleanup of the EIPs tagged "
+                f"{BATCH_TAG_KEY}*{batch_id} ALSO failed: {cleanup_exc}. Some may remain: "
+                "list them by that tag and delete them."
+            )
+        return EipBatchError(
+            f"EipBatch {what} failed: {cause}. Cleaned up: deleted {removed} EIP(s) tagged "
+            f"{BATCH_TAG_KEY}*{batch_id} that it had created; none of them is left."
+        )
