@@ -45,19 +45,31 @@ def make_client(url: str, timeout: httpx.Timeout | None = None) -> BccClient:
     )
 
 
-@pytest.fixture
-def bcc(emulator: RunningEmulator) -> Iterator[BccClient]:
-    client = make_client(emulator.url)
+@pytest.fixture(scope="module")
+def shared_bcc(emulator_session: RunningEmulator) -> Iterator[BccClient]:
+    # One client per module: building an httpx client costs tens of milliseconds.
+    client = make_client(emulator_session.url)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def shared_raw(emulator_session: RunningEmulator) -> Iterator[httpx.Client]:
+    client = httpx.Client(base_url=emulator_session.url, auth=BceSigner(AK, SK), timeout=10)
     yield client
     client.close()
 
 
 @pytest.fixture
-def raw(emulator: RunningEmulator) -> Iterator[httpx.Client]:
+def bcc(emulator: RunningEmulator, shared_bcc: BccClient) -> BccClient:
+    """Our client, retrying without real sleeps, on a freshly reset emulator."""
+    return shared_bcc
+
+
+@pytest.fixture
+def raw(emulator: RunningEmulator, shared_raw: httpx.Client) -> httpx.Client:
     """Signed, but no retries and no error decoding."""
-    client = httpx.Client(base_url=emulator.url, auth=BceSigner(AK, SK), timeout=10)
-    yield client
-    client.close()
+    return shared_raw
 
 
 def secondary(admin: Admin, family: str = "ipv4", vm: str = VM) -> list[str]:

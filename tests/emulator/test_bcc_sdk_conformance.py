@@ -40,6 +40,7 @@ def sdk_client(emulator: RunningEmulator, secret_key: str = SK) -> SdkBccClient:
 
 @pytest.fixture
 def sdk(emulator: RunningEmulator) -> SdkBccClient:
+    """Reset emulator; the SDK opens a connection per request, so a client is cheap."""
     return sdk_client(emulator)
 
 
