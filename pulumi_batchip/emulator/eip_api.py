@@ -30,7 +30,13 @@ Choices where the documentation is silent or unconfirmed:
 - ``ListPublicips``: sorted by id; ``marker`` is compared, so a deleted marker still
   works; ``limit`` absent or 0 means 2000, larger values are capped at 2000.
 - Batch delete is all or nothing: an unknown id -> 404 ``VPC.0504``, a bound EIP ->
-  409 ``VPC.0517``, and nothing is released.
+  409 ``VPC.0517``, and nothing is released. Its job ids are not kept (the SDK says
+  they cannot be queried): an unknown job -> 404 ``VPC.0504`` too.
+- The tag action route serves ``BatchCreatePublicipTags`` and
+  ``BatchDeletePublicipTags``; the body's ``action`` names the operation for the
+  request log and fault rules (``Route.operation_from_body``). Its body is checked
+  before the EIP is looked up. Deleting a tag whose ``value`` is given only removes
+  it if the value matches; missing tags are not an error (as documented).
 - The credentials' project is ``X-Project-Id`` when sent (any other than the
   emulator's project -> 401 ``APIGW.0301``), else the emulator's project; a path with
   another project id -> 400 ``VPC.0007`` "urlTenantId is not equal tokenTenantId", as
