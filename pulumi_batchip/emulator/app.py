@@ -6,6 +6,7 @@ over a state model (``bcc.py`` / ``eip.py``) that knows nothing of HTTP.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -193,14 +194,16 @@ class EmulatorApp:
         request_id = str(uuid.uuid4())
         if service is None:
             self._record(_entry("Unknown", request, 404))
-            return _json_response(
-                404, {"code": "NotFound", "message": f"no API at {path}"}, {}
-            )
+            return _json_response(404, {"code": "NotFound", "message": f"no API at {path}"}, {})
         raw_path, raw_query = _raw_target(request.environ)
         body = request.get_data(cache=True)
         if len(body) > MAX_BODY_BYTES:
             return self._answer_error(
-                service, "Unknown", request, request_id, ApiError(413, "EntityTooLarge", "body too large")
+                service,
+                "Unknown",
+                request,
+                request_id,
+                ApiError(413, "EntityTooLarge", "body too large"),
             )
         route = service.match(request.method, path, request.args)
         if route is not None and route.operation_from_body is not None:
@@ -250,8 +253,8 @@ class EmulatorApp:
         except ApiError as exc:
             status, payload = exc.status, service.error_body(exc, request_id)
         except (ValueError, UnicodeDecodeError):
-            exc = ApiError(400, "MalformedJSON", "the request body is not valid JSON")
-            status, payload = exc.status, service.error_body(exc, request_id)
+            malformed = ApiError(400, "MalformedJSON", "the request body is not valid JSON")
+            status, payload = malformed.status, service.error_body(malformed, request_id)
         if fault is not None and fault.action == "lost_response":
             self._record(_entry(operation, request, status, fault))
             _drop(request)
@@ -302,10 +305,8 @@ def _drop(request: Request) -> None:
     """Close the connection without an answer, as a network failure would."""
     sock = request.environ.get("werkzeug.socket")
     if isinstance(sock, socket.socket):
-        try:
+        with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
     raise _DropConnection("fault injected: connection dropped")
 
 

@@ -71,4 +71,6 @@ def start_emulator(
     server, app = make_emulator_server(host, port, config)
     thread = threading.Thread(target=server.serve_forever, name="batchip-emulator", daemon=True)
     thread.start()
-    return RunningEmulator(url=_url(host, server.server_port), app=app, server=server, thread=thread)
+    return RunningEmulator(
+        url=_url(host, server.server_port), app=app, server=server, thread=thread
+    )

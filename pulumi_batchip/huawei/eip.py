@@ -231,6 +231,7 @@ class EipClient:
         return list(self._iter_publicips(ids, page_limit))
 
     def _iter_publicips(self, ids: Sequence[str] | None, page_limit: int) -> Iterator[PublicIp]:
+        page_limit = max(1, min(page_limit, LIST_PAGE_LIMIT))  # the API caps pages at 2000
         marker: str | None = None
         while True:
             params: list[tuple[str, Any]] = [("limit", page_limit)]

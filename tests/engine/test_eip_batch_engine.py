@@ -3,6 +3,7 @@ the emulator holds exactly the EIPs the state says the stack owns."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -199,10 +200,10 @@ def test_job_hang_hits_deadline_and_cleans_up(
     res = EngineResource(short_deadline_server, TYPE, "hang")
     admin.faults({"operation": "BatchCreatePublicips", "action": "job_hang", "after": 1})
     with pytest.raises(ProviderError) as info:
-        res.up(inputs(count=60))  # two chunks: the second one hangs
+        res.up(inputs(count=60))  # two chunks sent at once: whichever comes second hangs
     details = info.value.details
     assert "did not finish within 2 s" in details
-    assert "Cleaned up: deleted 50 EIP(s)" in details
+    assert re.search(r"Cleaned up: deleted (50|10) EIP\(s\)", details), details
     assert held(admin) == {}
 
 
