@@ -7,6 +7,8 @@ from typing import Any
 
 import dill
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pulumi.output import Unknown
 
 from pulumi_batchip.errors import BatchIpError
@@ -185,3 +187,18 @@ def test_parse_import_id(id_: str, instance: str, addresses: list[str]) -> None:
 def test_bad_import_ids(id_: str) -> None:
     with pytest.raises(BatchIpError, match="SecondaryIpSet id"):
         parse_import_id(id_)
+
+
+@settings(max_examples=300, derandomize=True, database=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["instance_id", "private_ips", "count", "ipv6", "reboot", "region"]),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40),
+            lambda inner: st.lists(inner, max_size=4),
+            max_leaves=6,
+        ),
+    )
+)
+def test_check_never_raises(news: dict[str, Any]) -> None:
+    check(**news)  # only returns failures, whatever arrives

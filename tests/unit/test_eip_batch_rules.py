@@ -1,0 +1,170 @@
+"""EipBatch check and diff as tables (no network), and the chunking arithmetic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pulumi.output import Unknown
+
+from pulumi_batchip.eip_batch import EipBatchProvider, bandwidth_size_rule, check_inputs
+from pulumi_batchip.eip_operations import batch_tags, chunk_sizes
+
+PROVIDER = EipBatchProvider()
+GOOD = {
+    "count": 3.0,
+    "publicip_type": "5_bgp",
+    "ip_version": 4.0,
+    "bandwidth": {"size": 5.0, "share_type": "PER", "name": "bw"},
+    "tags": {"env": "prod"},
+}
+
+
+def test_good_inputs_are_normalized() -> None:
+    inputs, failures = check_inputs(GOOD)
+    assert not failures
+    assert inputs["count"] == 3 and isinstance(inputs["count"], int)
+    assert inputs["ip_version"] == 4
+    assert inputs["bandwidth"] == {
+        "size": 5,
+        "share_type": "PER",
+        "charge_mode": "bandwidth",
+        "name": "bw",
+    }
+
+
+@pytest.mark.parametrize(
+    ("size", "ok"),
+    [
+        (1, True),
+        (300, True),
+        (301, False),
+        (350, True),
+        (1000, True),
+        (1050, False),
+        (1500, True),
+        (2000, True),
+        (2001, False),
+        (0, False),
+    ],
+)
+def test_bandwidth_increments(size: int, ok: bool) -> None:
+    assert (bandwidth_size_rule(size) is None) is ok
+
+
+def test_whole_needs_no_size_but_an_id() -> None:
+    inputs, failures = check_inputs({**GOOD, "bandwidth": {"share_type": "WHOLE", "id": "bw-1"}})
+    assert not failures
+    assert inputs["bandwidth"]["id"] == "bw-1"
+    _inputs, failures = check_inputs(
+        {**GOOD, "bandwidth": {"share_type": "PER", "size": 5, "id": "x"}}
+    )
+    assert [f.property for f in failures.items] == ["bandwidth.id"]
+
+
+def test_missing_bandwidth() -> None:
+    _inputs, failures = check_inputs({"count": 1})
+    assert "bandwidth" in [f.property for f in failures.items]
+
+
+def test_unknowns_pass() -> None:
+    news = {
+        "count": Unknown(),
+        "bandwidth": {"size": Unknown(), "share_type": "WHOLE", "id": Unknown()},
+        "tags": Unknown(),
+        "ip_version": Unknown(),
+    }
+    _inputs, failures = check_inputs(news)
+    assert not failures, failures.items
+
+
+@settings(max_examples=300, derandomize=True, database=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            ["count", "publicip_type", "ip_version", "bandwidth", "tags", "region", "project_id"]
+        ),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=50),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+            ),
+            max_leaves=8,
+        ),
+    )
+)
+def test_check_never_raises(news: dict[str, Any]) -> None:
+    check_inputs(news)  # only returns failures, whatever arrives
+
+
+OLDS = {
+    "batch_id": "b-1",
+    "count": 3,
+    "publicip_type": "5_bgp",
+    "ip_version": 4,
+    "bandwidth": {"size": 5, "share_type": "PER", "charge_mode": "bandwidth", "name": "bw"},
+    "tags": {"env": "prod"},
+    "region": "cn-north-4",
+    "project_id": "p1",
+    "eip_ids": ["e1", "e2", "e3"],
+    "public_ips": ["1.1.1.1", "1.1.1.2", "1.1.1.3"],
+    "__provider": "abc",
+}
+
+
+def diff(**changes: Any) -> Any:
+    news, _ = check_inputs({**GOOD, **changes})
+    news.setdefault("region", "cn-north-4")
+    news.setdefault("project_id", "p1")
+    news["__provider"] = "different"
+    return PROVIDER.diff("b-1", OLDS, news)
+
+
+def test_no_diff() -> None:
+    result = diff()
+    assert result.changes is False and result.replaces == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "replaces"),
+    [
+        ({"count": 5}, []),
+        ({"tags": {"env": "dev"}}, []),
+        ({"publicip_type": "5_sbgp"}, ["publicip_type"]),
+        ({"ip_version": 6}, ["ip_version"]),
+        ({"bandwidth": {"size": 10, "share_type": "PER", "name": "bw"}}, ["bandwidth"]),
+        ({"region": "cn-east-3"}, ["region"]),
+        ({"count": Unknown()}, []),
+    ],
+)
+def test_diff_table(changes: dict[str, Any], replaces: list[str]) -> None:
+    result = diff(**changes)
+    assert result.changes is True
+    assert result.replaces == replaces
+
+
+def test_refresh_shrinkage_is_an_update() -> None:
+    olds = {**OLDS, "eip_ids": ["e1", "e2"]}
+    news, _ = check_inputs(GOOD)
+    news.update(region="cn-north-4", project_id="p1")
+    result = PROVIDER.diff("b-1", olds, news)
+    assert result.changes is True and result.replaces == []
+
+
+@pytest.mark.parametrize(
+    ("count", "sizes"),
+    [(1, [1]), (50, [50]), (51, [50, 1]), (200, [50, 50, 50, 50]), (1000, [50] * 20)],
+)
+def test_chunk_sizes(count: int, sizes: list[int]) -> None:
+    assert chunk_sizes(count) == sizes
+
+
+def test_batch_tags_add_ours() -> None:
+    assert batch_tags("b", {"env": "x"}) == {
+        "env": "x",
+        "managed-by": "pulumi-batchip",
+        "pulumi-batchip-batch": "b",
+    }
