@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
+import httpx
 from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
 from pulumi.output import Unknown
 
@@ -37,6 +38,7 @@ CONFIG_KEYS = tuple(
         cfg.EIP_ENDPOINT,
         cfg.ALLOW_INSECURE_HTTP,
         cfg.EIP_JOB_TIMEOUT,
+        cfg.HTTP_TIMEOUT,
     )
 )
 
@@ -87,6 +89,10 @@ class BatchIpProvider(ResourceProvider):
                 client = factory()
                 self._clients[key] = client
             return client
+
+    def http_timeout(self) -> httpx.Timeout:
+        seconds = cfg.http_timeout(self.stack_config)
+        return httpx.Timeout(seconds, connect=min(seconds, 10.0))
 
     def lock_for(self, name: str) -> threading.Lock:
         """A lock per cloud object (an instance), so two resources touching the same

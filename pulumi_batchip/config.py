@@ -66,6 +66,8 @@ EIP_ENDPOINT = ("batchip:eipEndpoint", "BATCHIP_EIP_ENDPOINT")
 ALLOW_INSECURE_HTTP = ("batchip:allowInsecureHttp", "BATCHIP_ALLOW_INSECURE_HTTP")
 EIP_JOB_TIMEOUT = ("batchip:eipJobTimeout", "BATCHIP_EIP_JOB_TIMEOUT")
 DEFAULT_EIP_JOB_TIMEOUT = 600.0
+HTTP_TIMEOUT = ("batchip:httpTimeout", "BATCHIP_HTTP_TIMEOUT")
+DEFAULT_HTTP_TIMEOUT = 30.0
 
 
 def _lookup(
@@ -170,17 +172,27 @@ def resolve_huawei(
     )
 
 
-def eip_job_timeout(config: Mapping[str, str], env: Mapping[str, str] | None = None) -> float:
-    """Seconds to wait for EIP jobs (and for a lost create to show up) before giving up."""
-    env = _environ() if env is None else env
-    raw = _lookup(EIP_JOB_TIMEOUT, config, env)
+def _seconds(
+    names: tuple[str, str], default: float, config: Mapping[str, str], env: Mapping[str, str] | None
+) -> float:
+    raw = _lookup(names, config, _environ() if env is None else env)
     if raw is None:
-        return DEFAULT_EIP_JOB_TIMEOUT
+        return default
     try:
         value = float(raw)
     except ValueError:
         value = -1.0
     if not value > 0:
-        key, var = EIP_JOB_TIMEOUT
+        key, var = names
         raise ConfigError(f"{key} / {var}: {raw!r} is not a positive number of seconds")
     return value
+
+
+def eip_job_timeout(config: Mapping[str, str], env: Mapping[str, str] | None = None) -> float:
+    """Seconds to wait for EIP jobs (and for a lost create to show up) before giving up."""
+    return _seconds(EIP_JOB_TIMEOUT, DEFAULT_EIP_JOB_TIMEOUT, config, env)
+
+
+def http_timeout(config: Mapping[str, str], env: Mapping[str, str] | None = None) -> float:
+    """Seconds one HTTP call may take (connect, send, wait for the answer)."""
+    return _seconds(HTTP_TIMEOUT, DEFAULT_HTTP_TIMEOUT, config, env)

@@ -220,7 +220,10 @@ class EipBatchProvider(BatchIpProvider):
             project_id=props.get("project_id") or None,
         )
         key = ("eip", settings.endpoint, settings.project_id, settings.credentials)
-        client = self.cached_client(key, lambda: EipClient.from_settings(settings))
+        http_timeout = self.http_timeout()
+        client = self.cached_client(
+            key, lambda: EipClient.from_settings(settings, timeout=http_timeout)
+        )
         timeout = cfg.eip_job_timeout(self.stack_config)
         return BatchOperations(client, timeout=timeout, say=progress), settings
 

@@ -197,7 +197,8 @@ class SecondaryIpSetProvider(BatchIpProvider):
     def _client(self, region: str | None) -> tuple[BccClient, str]:
         settings = cfg.resolve_baidu(self.stack_config, region=region)
         key = ("bcc", settings.endpoint, settings.credentials)
-        client = self.cached_client(key, lambda: BccClient.from_settings(settings))
+        timeout = self.http_timeout()
+        client = self.cached_client(key, lambda: BccClient.from_settings(settings, timeout=timeout))
         return client, settings.region
 
     def _default_region(self) -> str | None:
