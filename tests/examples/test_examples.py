@@ -111,8 +111,10 @@ class CloudMocks(pulumi.runtime.Mocks):
             outputs["share_type"] = "WHOLE"
         return resource_id, outputs
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
-        return {}
+    def call(
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
 
 
 class Run:
@@ -165,7 +167,10 @@ def run_example(example: str, config: Mapping[str, str] | None = None) -> Run:
 # -- every example is a real Pulumi project ---------------------------------------------
 CONFIGS: dict[str, dict[str, str]] = {
     "quickstart": {},
-    "baidu-ipv6-dns": {"instanceId": "i-7Hx2kqPz", "cloudflareZoneId": "023e105f4ecef8ad9ca31a8372d0c353"},
+    "baidu-ipv6-dns": {
+        "instanceId": "i-7Hx2kqPz",
+        "cloudflareZoneId": "023e105f4ecef8ad9ca31a8372d0c353",
+    },
     "huawei-shared-bandwidth": {},
 }
 PROVIDER_PACKAGES = {
@@ -277,7 +282,9 @@ def test_quickstart_resources_up_and_destroy_against_the_emulator(
         secondary = state["bcc"]["instances"]["i-DhjUXmSA"]["secondary"]["ipv4"]
         assert sorted(ips.outputs["private_ips"]) == sorted(secondary)
         assert len(secondary) == 2
-        assert all(ipaddress.ip_address(ip) in ipaddress.ip_network("192.168.0.0/24") for ip in secondary)
+        assert all(
+            ipaddress.ip_address(ip) in ipaddress.ip_network("192.168.0.0/24") for ip in secondary
+        )
         assert sorted(edge.outputs["eip_ids"]) == sorted(state["eip"]["publicips"])
         assert len(edge.outputs["public_ips"]) == 3
 
