@@ -14,8 +14,8 @@ fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 
 echo "== ruff"
-"$VENV/bin/ruff" check pulumi_batchip tests examples
-"$VENV/bin/ruff" format --check pulumi_batchip tests examples
+"$VENV/bin/ruff" check pulumi_batchip tests examples benchmarks
+"$VENV/bin/ruff" format --check pulumi_batchip tests examples benchmarks
 echo "== mypy --strict"
 "$VENV/bin/mypy" pulumi_batchip
 echo "== pytest"

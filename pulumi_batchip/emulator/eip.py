@@ -16,6 +16,10 @@ Choices where the vendor documentation is silent (each mirrored by ``eip_api.py`
 - ``job_fail`` (``created: N``) ends the job ``FAIL`` with exactly ``min(N, count)``
   EIPs created; ``job_hang`` keeps it ``RUNNING`` for ever, creating nothing.
 - Quota counts existing EIPs plus those that unfinished jobs (hung ones too) will create.
+- A single create (``CreatePublicip``, v1) makes the EIP at once, in ``PENDING_CREATE``
+  (it counts against the quota and is listed from then on) with its bandwidth; it turns
+  ``DOWN`` once ``job_seconds`` have passed, lazily like a job. It can be deleted in
+  any status. (The job fault actions only apply to batch create.)
 - IPv4 addresses come from 100.64.0.0/10; an IPv6 EIP gets an address from the
   documentation prefix 2001:db8::/32 *and* an IPv4 address (``public_ip_address`` is
   "the IPv4 address corresponding to the IPv6 one", per the SDK model).
@@ -145,9 +149,13 @@ class PublicIp:
     tags: dict[str, str] = attrs.field(factory=dict)
     port_id: str | None = None
     private_ip_address: str | None = None
+    alias: str | None = None
+    pending_until: float | None = None  # a single create: PENDING_CREATE until then
 
     @property
     def status(self) -> str:
+        if self.pending_until is not None:
+            return "PENDING_CREATE"
         return "ACTIVE" if self.port_id else "DOWN"
 
 
@@ -229,6 +237,7 @@ class EipState:
             self._publicips: dict[str, PublicIp] = {}
             self._bandwidths: dict[str, Bandwidth] = {}
             self._jobs: dict[str, Job] = {}
+            self._pending: set[str] = set()  # EIPs of single creates still PENDING_CREATE
             self._v4 = _AddressPool(IPV4_POOL)
             self._v6 = _AddressPool(IPV6_POOL)
             self._bandwidths[DEFAULT_SHARED_BANDWIDTH_ID] = Bandwidth(
@@ -251,6 +260,12 @@ class EipState:
             hung = job.fault is not None and job.fault.action == "job_hang"
             if not hung and now - job.begin >= self.job_seconds:
                 self._finish(job, job.begin + self.job_seconds)
+        for eip_id in list(self._pending):
+            eip = self._publicips.get(eip_id)
+            if eip is None or eip.pending_until is None or eip.pending_until <= now:
+                if eip is not None:
+                    eip.pending_until = None
+                self._pending.discard(eip_id)
         return now
 
     def _finish(self, job: Job, end: float) -> None:
@@ -290,20 +305,60 @@ class EipState:
         """Start a batch-create job; returns its id. Quota and bandwidth checked now."""
         with self._lock:
             now = self._settle()
-            if spec.bandwidth.share_type == "WHOLE":
-                self._shared_bandwidth(spec.bandwidth.id)
-            in_use = len(self._publicips) + sum(j.pending() for j in self._jobs.values())
-            if in_use + spec.count > self.quota:
-                raise EipError(
-                    409,
-                    CODE_QUOTA,
-                    f"Quota exceeded for resources: ['floatingip'] "
-                    f"(quota {self.quota}, used {in_use}, requested {spec.count}).",
-                )
+            self._admit(spec)
             job = Job(job_id=uuid.uuid4().hex, begin=now, spec=spec, fault=fault)
             self._jobs[job.job_id] = job
             self._settle()  # a zero-length job is done at once
             return job.job_id
+
+    def create_one(self, spec: CreateSpec, *, alias: str | None = None) -> dict[str, Any]:
+        """A single create (v1 ``CreatePublicip``): the EIP exists at once, in
+        ``PENDING_CREATE`` until ``job_seconds`` have passed. Returns the create answer's
+        ``publicip`` object."""
+        if spec.count != 1:
+            raise ValueError("a single create makes exactly one EIP")
+        with self._lock:
+            now = self._settle()
+            self._admit(spec)
+            eip = self._publicips[self._materialise(spec, now)]
+            eip.alias = alias
+            eip.pending_until = now + self.job_seconds
+            self._pending.add(eip.id)
+            self._settle()  # a zero-length create is done at once
+            return self._created_json(eip)
+
+    def _admit(self, spec: CreateSpec) -> None:
+        """Refuse a create that names no shared bandwidth or would pass the quota."""
+        if spec.bandwidth.share_type == "WHOLE":
+            self._shared_bandwidth(spec.bandwidth.id)
+        in_use = len(self._publicips) + sum(j.pending() for j in self._jobs.values())
+        if in_use + spec.count > self.quota:
+            raise EipError(
+                409,
+                CODE_QUOTA,
+                f"Quota exceeded for resources: ['floatingip'] "
+                f"(quota {self.quota}, used {in_use}, requested {spec.count}).",
+            )
+
+    def _created_json(self, eip: PublicIp) -> dict[str, Any]:
+        """The ``publicip`` of a single create's answer (the SDK's PublicipCreateResp)."""
+        bandwidth = self._bandwidths.get(eip.bandwidth_id)
+        body: dict[str, Any] = {
+            "id": eip.id,
+            "status": eip.status,
+            "type": eip.type,
+            "public_ip_address": eip.public_ip_address,
+            "tenant_id": self.project_id,
+            "ip_version": eip.ip_version,
+            "create_time": _eip_time(eip.create_time),
+            "bandwidth_size": bandwidth.size if bandwidth else None,
+            "enterprise_project_id": eip.enterprise_project_id,
+        }
+        if eip.public_ipv6_address is not None:
+            body["public_ipv6_address"] = eip.public_ipv6_address
+        if eip.alias is not None:
+            body["alias"] = eip.alias
+        return body
 
     def _shared_bandwidth(self, bandwidth_id: str | None) -> Bandwidth:
         bandwidth = self._bandwidths.get(bandwidth_id or "")
@@ -411,7 +466,7 @@ class EipState:
                 eip = self._publicips[eip_id]
                 if not all(_tag_matches(eip.tags, f) for f in filters):
                     continue
-                name = ""  # EIPs made by batch create have no alias
+                name = eip.alias or ""  # EIPs made by batch create have no alias
                 if name_contains and name_contains not in name:
                     continue
                 found.append(
@@ -445,6 +500,8 @@ class EipState:
         # Absent rather than null, as the SDK model describes them.
         if eip.public_ipv6_address is not None:
             body["public_ipv6_address"] = eip.public_ipv6_address
+        if eip.alias is not None:
+            body["alias"] = eip.alias
         if eip.port_id is not None:
             body["port_id"] = eip.port_id
             body["private_ip_address"] = eip.private_ip_address
@@ -517,6 +574,7 @@ class EipState:
 
     def _release(self, publicip_id: str) -> None:
         eip = self._publicips.pop(publicip_id)
+        self._pending.discard(publicip_id)
         self._v4.release(eip.public_ip_address)
         self._v6.release(eip.public_ipv6_address)
         bandwidth = self._bandwidths.get(eip.bandwidth_id)

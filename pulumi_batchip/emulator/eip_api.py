@@ -4,6 +4,7 @@ The state and its rules live in ``eip.py``; this module turns requests into call
 it and answers as the EIP API does (reference/huawei-eip.md):
 
 - ``POST /v2/{project_id}/batchpublicips`` -> 200 ``{"job_id"}``
+- ``POST /v1/{project_id}/publicips`` -> 200 ``{"publicip"}`` in ``PENDING_CREATE``
 - ``GET /v1/{project_id}/jobs/{job_id}`` -> the job detail
 - ``GET /v1/{project_id}/publicips[/{id}]`` -> ``{"publicips": [...]}`` / ``{"publicip"}``
 - ``POST /v2.0/{project_id}/publicips/resource_instances/action`` -> by tags
@@ -22,6 +23,11 @@ Choices where the documentation is silent or unconfirmed:
 - Tag keys: 1..128 letters (any script), digits, ``_``, ``-``; values: 0..255 of the
   same plus ``.`` (the 2025 BatchCreatePublicipTags page; older pages said 36/43).
   At most 20 tags per EIP.
+- ``CreatePublicip`` (one EIP, v1) validates bandwidth, enterprise project and quota
+  as batch create does; ``publicip.ip_version`` is the integer 4 or 6 there (absent,
+  null or ``""`` -> 4), ``alias`` is 1..64 letters, digits, ``_``, ``-``, ``.``.
+  ``ip_address`` and ``port_id`` (a chosen address, binding at creation) are not
+  emulated: 400 ``VPC.0501`` saying so.
 - ``enterprise_project_id`` defaults to ``"0"``; given at both levels, they must agree.
   ``publicip.id`` and ``publicip.profile`` are accepted and ignored.
 - A ``WHOLE`` bandwidth ``id`` must name an existing shared bandwidth (400
@@ -90,6 +96,7 @@ TRAFFIC_MAX_SIZE = 300
 _TAG_KEY_RE = re.compile(r"[\w-]{1,128}")
 _TAG_VALUE_RE = re.compile(r"[\w.-]{0,255}")
 _BANDWIDTH_NAME_RE = re.compile(r"[\w.-]{1,64}")
+_ALIAS_RE = _BANDWIDTH_NAME_RE  # the same rule: 1-64 letters, digits, _ - .
 _EPS_ID_RE = re.compile(
     r"0|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 )
@@ -254,6 +261,34 @@ def parse_create(body: Mapping[str, Any]) -> CreateSpec:
     )
 
 
+def parse_single_create(body: Mapping[str, Any]) -> tuple[CreateSpec, str | None]:
+    """``CreatePublicip``: ``{"publicip": {"type", "ip_version", "alias"}, "bandwidth",
+    "enterprise_project_id"}``; returns the spec (count 1) and the alias."""
+    publicip = _object(body, "publicip")
+    for unsupported in ("ip_address", "port_id"):
+        if publicip.get(unsupported) is not None:
+            raise invalid(f"publicip.{unsupported} is not supported by the emulator.")
+    publicip_type = _choice(publicip, "type", PUBLICIP_TYPES)
+    version = publicip.get("ip_version")
+    if version is None or version == "":
+        version = 4
+    if isinstance(version, bool) or version not in (4, 6):
+        raise invalid(f"publicip.ip_version must be the integer 4 or 6, not {version!r}.")
+    alias = _opt_str(publicip, "alias")
+    if alias is not None and not _ALIAS_RE.fullmatch(alias):
+        raise invalid(
+            "publicip.alias must be 1-64 letters, digits, underscores, hyphens or periods."
+        )
+    spec = CreateSpec(
+        count=1,
+        publicip_type=publicip_type,
+        ip_version=int(version),
+        bandwidth=parse_bandwidth(_object(body, "bandwidth"), int(version)),
+        enterprise_project_id=_enterprise_project(body, publicip),
+    )
+    return spec, alias
+
+
 def parse_tag_action(body: Mapping[str, Any]) -> tuple[str, list[tuple[str, str | None]]]:
     """``{"action": "create"|"delete", "tags": [{"key", "value"}]}``."""
     action = _choice(body, "action", ("create", "delete"))
@@ -388,6 +423,7 @@ class EipApi:
         self._routes = (
             _RouteSpec("POST", f"/v2{pid}/batchpublicips", "BatchCreatePublicips", self._create),
             _RouteSpec("DELETE", f"/v2{pid}/batchpublicips", "BatchDeletePublicIp", self._bulk_del),
+            _RouteSpec("POST", f"/v1{pid}/publicips", "CreatePublicip", self._create_one),
             _RouteSpec("GET", f"/v1{pid}/jobs/{{job_id}}", "ShowResourcesJobDetail", self._job),
             _RouteSpec("GET", f"/v1{pid}/publicips", "ListPublicips", self._list),
             _RouteSpec("GET", eip, "ShowPublicip", self._show),
@@ -484,6 +520,11 @@ class EipApi:
         )
         job_id = _state_call(lambda: self.state.batch_create(spec, job_fault))
         return 200, {"job_id": job_id}
+
+    def _create_one(self, call: Call) -> tuple[int, Any]:
+        spec, alias = parse_single_create(parse_body(call.body))
+        created = _state_call(lambda: self.state.create_one(spec, alias=alias))
+        return 200, {"publicip": created}
 
     def _job(self, call: Call) -> tuple[int, Any]:
         return 200, _state_call(lambda: self.state.job(call.params["job_id"]))
