@@ -89,9 +89,15 @@ class BatchOperations:
         deadline or a lost answer; the caller cleans up."""
         chunks = [_Chunk(n + 1, size) for n, size in enumerate(chunk_sizes(request.count))]
         started = self.clock()
-        with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
-            list(pool.map(lambda c: self._start(c, request), chunks))
-        self._await_jobs(chunks, request.count, started)
+        try:
+            with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
+                list(pool.map(lambda c: self._start(c, request), chunks))
+            self._await_jobs(chunks, request.count, started)
+        except BatchIpError:
+            # The caller deletes what the batch tag finds: jobs still running would
+            # create their EIPs after that cleanup, and leak them. Let them finish first.
+            self._settle_started(chunks, started)
+            raise
         failed = [c for c in chunks if c.job is not None and c.job.status == "FAIL"]
         if failed:
             job = failed[0].job
@@ -140,6 +146,22 @@ class BatchOperations:
                     f"jobs {', '.join(str(j) for j in waiting)} did not finish within "
                     f"{self.timeout:.0f} s"
                 )
+            self.sleep(interval)
+            interval = min(interval * 1.5, POLL_MAX)
+
+    def _settle_started(self, chunks: list[_Chunk], started: float) -> None:
+        """Best effort, until the deadline: poll the started jobs until they finish."""
+        interval = POLL_FIRST
+        while True:
+            pending = [c for c in chunks if c.job_id and not c.done]
+            if not pending or self.clock() - started > self.timeout:
+                return
+            for chunk in pending:
+                assert chunk.job_id is not None
+                with contextlib.suppress(BatchIpError):
+                    chunk.job = self.client.show_job(chunk.job_id)
+            if all(c.done for c in pending):
+                return
             self.sleep(interval)
             interval = min(interval * 1.5, POLL_MAX)
 

@@ -10,7 +10,7 @@ the vendor message and the request id, and ``str(err)`` names all of them::
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import httpx
@@ -99,6 +99,24 @@ class CloudApiError(BatchIpError):
     def retryable(self) -> bool:
         return False
 
+    def redacted(self, values: Iterable[str]) -> CloudApiError:
+        """This error with each of ``values`` (credentials) masked in its message."""
+        message = self.message
+        for value in values:
+            if value:
+                message = message.replace(value, "<redacted>")
+        if message == self.message:
+            return self
+        return type(self)(
+            cloud=self.cloud,
+            operation=self.operation,
+            status=self.status,
+            code=self.code,
+            message=message,
+            request_id=self.request_id,
+            retry_after=self.retry_after,
+        )
+
 
 class ThrottledError(CloudApiError):
     """The API refused the call for rate reasons; safe to retry after a pause."""
@@ -135,11 +153,14 @@ class TransportError(BatchIpError):
     the outcome of a non-idempotent call is unknown and it is not retried blindly.
     """
 
-    def __init__(self, *, cloud: str, operation: str, sent: bool, cause: str) -> None:
+    def __init__(
+        self, *, cloud: str, operation: str, sent: bool, cause: str, permanent: bool = False
+    ) -> None:
         self.cloud = cloud
         self.operation = operation
         self.sent = sent
         self.cause = cause
+        self.permanent = permanent  # e.g. a TLS certificate that failed verification
         state = "outcome unknown" if sent else "request not sent"
         super().__init__(f"{cloud} {operation} failed: no response ({cause}; {state})")
 

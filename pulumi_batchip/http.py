@@ -6,16 +6,21 @@ no test really waits). What is retried (DESIGN.md §4):
 - throttling (HTTP 429, BCE rate-limit codes, Huawei ``APIGW.0308``) and 5xx / busy
   answers, for idempotent calls; throttling also for non-idempotent ones, because a
   throttled call was refused before it did anything;
-- connection errors where the request never left (connect failure): always;
+- connection errors where the request never left (connect failure): always, except a
+  TLS certificate that fails verification (permanent: reported at once, with its cause);
 - connection errors after the request may have been sent (read timeout, reset, lost
   response): only for idempotent calls. A non-idempotent call then raises a
   :class:`~pulumi_batchip.errors.TransportError` with ``sent=True`` so the caller can
   resolve the unknown outcome (the EIP batch tag) instead of sending it again blindly.
+
+An access key the cloud echoes back in an error message (Huawei: "ak ... not exist")
+is masked before the error is raised: credentials never reach an error message.
 """
 
 from __future__ import annotations
 
 import random
+import ssl
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -81,7 +86,7 @@ def _is_retryable(exc: BaseException, idempotent: bool) -> bool:
     if isinstance(exc, CloudApiError):
         return exc.retryable and idempotent
     if isinstance(exc, TransportError):
-        return idempotent or not exc.sent
+        return not exc.permanent and (idempotent or not exc.sent)
     return False
 
 
@@ -116,7 +121,34 @@ class _Stop:
 def _transport_error(cloud: str, operation: str, exc: httpx.TransportError) -> TransportError:
     # ConnectError/ConnectTimeout/PoolTimeout: nothing reached the server.
     sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
-    return TransportError(cloud=cloud, operation=operation, sent=sent, cause=type(exc).__name__)
+    detail = " ".join(str(exc).split())[:200]
+    cause = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    return TransportError(
+        cloud=cloud,
+        operation=operation,
+        sent=sent,
+        cause=cause,
+        permanent=_certificate_rejected(exc),
+    )
+
+
+def _certificate_rejected(exc: BaseException) -> bool:
+    """The server's TLS certificate failed verification: retrying cannot help."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # httpx.ConnectError <- httpcore.ConnectError <- ssl error
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _credential_values(auth: httpx.Auth | None) -> tuple[str, ...]:
+    """The access key our signers hold: vendors echo an unknown one in their error
+    messages (Huawei: "ak ... not exist"), which must not reach the user's logs."""
+    value = getattr(auth, "access_key", None)
+    return (value,) if isinstance(value, str) and len(value) >= 4 else ()
 
 
 class ApiCaller:
@@ -140,6 +172,7 @@ class ApiCaller:
         self._decode_error = decode_error
         self.policy = policy or RetryPolicy()
         self._log = log or _stderr_line
+        self._redact = _credential_values(client.auth)
 
     def close(self) -> None:
         self._client.close()
@@ -185,7 +218,7 @@ class ApiCaller:
             raise _transport_error(self._cloud, operation, exc) from None
         if response.is_success or response.status_code in ok_statuses:
             return response
-        raise self._decode_error(operation, response)
+        raise self._decode_error(operation, response).redacted(self._redact)
 
     def _note_retry(self, operation: str, state: tenacity.RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None

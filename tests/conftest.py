@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from pulumi_batchip.emulator import EmulatorConfig, RunningEmulator, start_emulator
+from pulumi_batchip.emulator import (
+    DEFAULT_BCE_CREDENTIALS,
+    DEFAULT_HW_CREDENTIALS,
+    EmulatorConfig,
+    RunningEmulator,
+    start_emulator,
+)
+
+from .engine.harness import LEDGER
+from .reliability.results import RECORDER
 
 
 class Admin:
@@ -68,3 +78,41 @@ def admin(emulator: RunningEmulator) -> Iterator[Admin]:
     client = Admin(emulator.url)
     yield client
     client.close()
+
+
+class _EveryLogRecord(logging.Handler):
+    """Keeps the text of every log record that reaches the root logger."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.NOTSET)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.lines.append(self.format(record))
+        except Exception:  # a record that cannot be formatted is no secret either
+            self.lines.append(repr(record.msg))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def secret_hygiene() -> Iterator[None]:
+    """Session-wide: no credential ever shows up in what the engine harness recorded
+    (every Check/Diff/Create/Read/Update/Delete request and answer, each unpickled
+    ``__provider``, every EngineResource state, provider error and provider stderr) or
+    in any log record of this process (the in-process emulators, httpx, our clients)."""
+    for credentials in (DEFAULT_BCE_CREDENTIALS, DEFAULT_HW_CREDENTIALS):
+        for access_key, secret_key in credentials.items():
+            LEDGER.add_secret(access_key)
+            LEDGER.add_secret(secret_key)
+    handler = _EveryLogRecord()
+    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    logging.getLogger().addHandler(handler)
+    yield
+    logging.getLogger().removeHandler(handler)
+    for line in handler.lines:
+        LEDGER.saw("log record", line)
+    leaks = LEDGER.leaks()
+    RECORDER.session_hygiene(
+        records=LEDGER.count, credentials=len(LEDGER.secrets), leaks=len(leaks)
+    )
+    assert not leaks, "credentials leaked:\n" + "\n".join(leaks[:20])

@@ -207,7 +207,8 @@ class EmulatorApp:
             )
         route = service.match(request.method, path, request.args)
         if route is not None and route.operation_from_body is not None:
-            route = attrs.evolve(route, operation=route.operation_from_body(body))
+            with contextlib.suppress(RecursionError):  # absurdly nested: the route's default
+                route = attrs.evolve(route, operation=route.operation_from_body(body))
         operation = route.operation if route else "Unknown"
         call = Call(
             request=request,
@@ -252,7 +253,8 @@ class EmulatorApp:
             status, payload = route.handler(call)
         except ApiError as exc:
             status, payload = exc.status, service.error_body(exc, request_id)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            # RecursionError: JSON nested deeper than the parser's stack (still < 1 MiB).
             malformed = ApiError(400, "MalformedJSON", "the request body is not valid JSON")
             status, payload = malformed.status, service.error_body(malformed, request_id)
         if fault is not None and fault.action == "lost_response":

@@ -67,7 +67,7 @@ def parse_body(call: Call, *, required: bool = True) -> dict[str, Any]:
         return {}
     try:
         body = json.loads(call.body.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: deep nesting
         raise _malformed() from None
     if not isinstance(body, dict):
         raise _inappropriate("The body must be a JSON object.")
@@ -302,6 +302,15 @@ class BccApi:
             )
         except BceAuthFailure as exc:
             raise ApiError(exc.status, exc.code, exc.message) from None
+        except OverflowError:
+            # A well-formed header whose timestamp plus expiration leaves the calendar
+            # (9999-12-31T23:59:59Z/707, or an expiration of 10**40 seconds).
+            raise ApiError(
+                400,
+                "InvalidHTTPAuthHeader",
+                "The HTTP authorization header is invalid. Consult the service "
+                "documentation for details.",
+            ) from None
 
     def error_body(self, error: ApiError, request_id: str) -> Any:
         return {"requestId": request_id, "code": error.code, "message": error.message}

@@ -10,6 +10,9 @@ engine's sequences for up / preview / refresh / destroy on one resource.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import json
 import os
 import subprocess
 import sys
@@ -20,7 +23,7 @@ from typing import Any
 
 import grpc
 import pulumi
-from google.protobuf import struct_pb2
+from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
@@ -43,6 +46,84 @@ class CheckFailed(Exception):
     def __init__(self, failures: list[tuple[str, str]]) -> None:
         super().__init__("; ".join(f"{p}: {r}" for p, r in failures))
         self.failures = failures
+
+
+# -- secret hygiene ----------------------------------------------------------------------
+# Credential names in stack config and in the provider's environment (DESIGN.md §3).
+CREDENTIAL_CONFIG_KEYS = (
+    "baiducloud:accessKey",
+    "baiducloud:secretKey",
+    "baiducloud:securityToken",
+    "huaweicloud:accessKey",
+    "huaweicloud:secretKey",
+    "huaweicloud:securityToken",
+)
+CREDENTIAL_ENV_VARS = (
+    "BAIDUCLOUD_ACCESS_KEY",
+    "BAIDUCLOUD_SECRET_KEY",
+    "BAIDUCLOUD_SECURITY_TOKEN",
+    "HW_ACCESS_KEY",
+    "HW_SECRET_KEY",
+    "HW_SECURITY_TOKEN",
+)
+
+
+class SecretLedger:
+    """Every credential the harness hands to a provider, and every piece of state,
+    error and stderr it sees back. ``leaks()`` lists where a credential showed up;
+    ``tests/conftest.py`` asserts there are none at the end of the session."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.secrets: set[str] = set()
+        self.seen: list[tuple[str, str]] = []
+
+    def add_secret(self, value: object) -> None:
+        if isinstance(value, str) and len(value.strip()) >= 4:
+            with self._lock:
+                self.secrets.add(value.strip())
+
+    def saw(self, where: str, text: str) -> None:
+        with self._lock:
+            self.seen.append((where, text))
+
+    def saw_message(self, where: str, message: Any) -> None:
+        """A gRPC request or answer: its JSON form plus each decoded ``__provider``."""
+        try:
+            text = json_format.MessageToJson(message)
+        except (ValueError, json_format.Error):  # NaN/Infinity have no JSON form
+            text = str(message)
+        self.saw(where, text)
+        for _field, value in message.ListFields():
+            if isinstance(value, struct_pb2.Struct):
+                provider = value.fields.get(PROVIDER_KEY)
+                if provider is not None and provider.string_value:
+                    self.saw(f"{where} (unpickled {PROVIDER_KEY})", _decode(provider.string_value))
+
+    def leaks(self) -> list[str]:
+        with self._lock:
+            secrets, seen = sorted(self.secrets), list(self.seen)
+        return [
+            f"{where}: holds a credential starting {secret[:4]!r}"
+            for where, text in seen
+            for secret in secrets
+            if secret in text
+        ]
+
+    @property
+    def count(self) -> int:
+        with self._lock:
+            return len(self.seen)
+
+
+def _decode(provider: str) -> str:
+    try:
+        return base64.b64decode(provider, validate=True).decode("latin-1")
+    except (binascii.Error, ValueError):
+        return provider
+
+
+LEDGER = SecretLedger()
 
 
 def _serialize(props: Mapping[str, Any]) -> struct_pb2.Struct:
@@ -77,6 +158,8 @@ class ProviderProcess:
             p for p in (str(REPO_ROOT), child_env.get("PYTHONPATH", "")) if p
         )
         child_env.update(env or {})
+        for name in CREDENTIAL_ENV_VARS:
+            LEDGER.add_secret((env or {}).get(name))
         self.proc = subprocess.Popen(
             [sys.executable, "-u", "-m", "pulumi.dynamic"],
             stdout=subprocess.PIPE,
@@ -114,6 +197,8 @@ class ProviderProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        self._drain.join(timeout=5)
+        LEDGER.saw(f"provider process {self.proc.pid} stderr", self.stderr)
 
     def __enter__(self) -> ProviderProcess:
         return self
@@ -122,10 +207,15 @@ class ProviderProcess:
         self.close()
 
     def _rpc(self, method: str, request: Any) -> Any:
+        if method != "Configure":  # the stack config holds the credentials, as it should
+            LEDGER.saw_message(f"{method} request", request)
         try:
-            return getattr(self.stub, method)(request, timeout=300)
+            response = getattr(self.stub, method)(request, timeout=300)
         except grpc.RpcError as exc:
+            LEDGER.saw(f"{method} error", exc.details() or "")
             raise ProviderError(method, exc.code(), exc.details() or "") from None
+        LEDGER.saw_message(f"{method} answer", response)
+        return response
 
     # -- the RPCs, with the engine's argument shapes ------------------------------------
     def get_plugin_info(self) -> str:
@@ -135,6 +225,8 @@ class ProviderProcess:
         return str(info.version)
 
     def configure(self, config: Mapping[str, str]) -> None:
+        for key in CREDENTIAL_CONFIG_KEYS:
+            LEDGER.add_secret(config.get(key))
         self._rpc(
             "Configure",
             provider_pb2.ConfigureRequest(variables=dict(config), args=_serialize(config)),
@@ -346,4 +438,6 @@ class EngineResource:
 
     def _note(self, what: str) -> str:
         self.log.append(what)
+        state = {"id": self.id, "inputs": self.inputs, "outputs": self.outputs}
+        LEDGER.saw(f"state of {self.urn} after {what}", json.dumps(state, default=str))
         return what

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
 
 import httpx
 import pytest
 
 from pulumi_batchip.errors import (
+    AuthError,
     ClientError,
     ServerError,
     ThrottledError,
@@ -16,6 +18,7 @@ from pulumi_batchip.errors import (
     decode_huawei_error,
 )
 from pulumi_batchip.http import ApiCaller, RetryPolicy, new_http_client
+from pulumi_batchip.huawei.signer import HuaweiSigner
 
 
 class FakeTime:
@@ -189,3 +192,39 @@ def test_ok_statuses_returned_instead_of_raised() -> None:
     caller, _, _ = make_caller([httpx.Response(404, json={"code": "VPC.0504", "message": "gone"})])
     response = caller.call("ShowPublicip", "GET", "/x", idempotent=True, ok_statuses=(404,))
     assert response.status_code == 404
+
+
+def test_a_rejected_certificate_is_not_retried_and_names_its_cause() -> None:
+    rejected = httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+    rejected.__cause__ = ssl.SSLCertVerificationError("certificate verify failed")
+    caller, fake, seen = make_caller([rejected, OK])
+    with pytest.raises(TransportError) as info:
+        caller.call("ListPublicips", "GET", "/x", idempotent=True)
+    assert len(seen) == 1 and fake.sleeps == []
+    assert info.value.permanent and not info.value.sent
+    assert "ConnectError: [SSL: CERTIFICATE_VERIFY_FAILED]" in str(info.value)
+
+
+def test_transport_errors_name_their_cause() -> None:
+    caller, _, _ = make_caller([httpx.ReadTimeout("timed out")])
+    with pytest.raises(TransportError) as info:
+        caller.call("BatchCreatePublicips", "POST", "/x", idempotent=False)
+    assert "no response (ReadTimeout: timed out; outcome unknown)" in str(info.value)
+
+
+def test_an_access_key_echoed_by_the_cloud_is_redacted() -> None:
+    echo = httpx.Response(
+        401,
+        json={"error_code": "APIGW.0301", "error_msg": "ak AKecho12345 not exist"},
+        headers={"X-Request-Id": "r-1"},
+    )
+    client = new_http_client(
+        base_url="https://api.test",
+        auth=HuaweiSigner("AKecho12345", "sk"),
+        transport=httpx.MockTransport(lambda _request: echo),
+    )
+    caller = ApiCaller(client, cloud="Huawei EIP", decode_error=decode_huawei_error)
+    with pytest.raises(AuthError) as info:
+        caller.call("ListPublicips", "GET", "/x", idempotent=True)
+    assert "AKecho12345" not in str(info.value)
+    assert 'APIGW.0301 "ak <redacted> not exist" (request id r-1)' in str(info.value)
