@@ -410,9 +410,10 @@ class BceSigner(httpx.Auth):
         return self._access_key
 
     def __repr__(self) -> str:
+        # No key material at all: a repr can end up in logs and tracebacks.
         token = "<set>" if self._security_token else None
         return (
-            f"BceSigner(access_key={self._access_key!r}, security_token={token}, "
+            f"BceSigner(access_key=<redacted>, security_token={token}, "
             f"expiration_seconds={self._expiration_seconds})"
         )
 

@@ -114,7 +114,7 @@ def parse_body(body: bytes) -> dict[str, Any]:
     """The body as a JSON object: not JSON is ``EIP.7901``, not an object ``VPC.0501``."""
     try:
         data = json.loads(body.decode("utf-8")) if body.strip() else None
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: deep nesting
         data = None
     if data is None:
         raise ApiError(400, CODE_BAD_BODY, "The request body is not valid JSON.")
@@ -147,9 +147,10 @@ def _opt_str(body: Mapping[str, Any], key: str) -> str | None:
 
 def _choice(body: Mapping[str, Any], key: str, allowed: Collection[str]) -> str:
     value = body.get(key)
-    if value not in allowed:
+    # isinstance first: a JSON list or object is unhashable, and never a valid choice.
+    if not isinstance(value, str) or value not in allowed:
         raise invalid(f"{key} must be one of {sorted(allowed)}, not {value!r}.")
-    return str(value)
+    return value
 
 
 def bandwidth_size_ok(size: int) -> bool:
@@ -214,7 +215,7 @@ def _enterprise_project(body: Mapping[str, Any], publicip: Mapping[str, Any]) ->
 def parse_bandwidth(raw: Mapping[str, Any], ip_version: int) -> BandwidthSpec:
     share_type = _choice(raw, "share_type", SHARE_TYPES)
     charge_mode = raw.get("charge_mode") or "bandwidth"
-    if charge_mode not in CHARGE_MODES:
+    if not isinstance(charge_mode, str) or charge_mode not in CHARGE_MODES:
         raise invalid(f"bandwidth.charge_mode must be one of {sorted(CHARGE_MODES)}.")
     if share_type == "WHOLE":
         if ip_version == 6:
@@ -373,7 +374,7 @@ def tag_operation(body: bytes) -> str:
     """The operation a tag action call is, from its body (create unless it says delete)."""
     try:
         data = json.loads(body.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return "BatchCreatePublicipTags"
     action = data.get("action") if isinstance(data, dict) else None
     return "BatchDeletePublicipTags" if action == "delete" else "BatchCreatePublicipTags"
@@ -604,6 +605,7 @@ class EipApi:
             not isinstance(name, str)
             or not isinstance(size, int)
             or not bandwidth_size_ok(size)
+            or not isinstance(charge_mode, str)
             or charge_mode not in CHARGE_MODES
             or (bandwidth_id is not None and not isinstance(bandwidth_id, str))
         ):

@@ -304,10 +304,10 @@ class HuaweiSigner(httpx.Auth):
         self._clock = clock or _utc_now
 
     def __repr__(self) -> str:
-        # Never the secret key or the token: this may end up in logs and tracebacks.
+        # No key material at all: a repr can end up in logs and tracebacks.
         token = "<set>" if self._security_token else None
         return (
-            f"HuaweiSigner(access_key={self.access_key!r}, project_id={self.project_id!r}, "
+            f"HuaweiSigner(access_key=<redacted>, project_id={self.project_id!r}, "
             f"security_token={token})"
         )
 

@@ -486,43 +486,18 @@ def test_eip_signed_malformed_bodies(http: httpx.Client, route: str, data: st.Da
     method, url = EIP_ROUTES[route]
     shape = EIP_BODIES.get(route, st.dictionaries(st.text(max_size=8), ANY_JSON, max_size=3))
     body = data.draw(st.one_of(ANY_JSON.map(_body), shape.map(_body), RAW_BODIES))
-    assume(not _known_eip_enum_bug(route, body))  # reported; see the xfail test below
     response = _send(http, "eip", method, url, body, auth=HW)
     assert_vendor_answer(response, "eip")
 
 
-def _known_eip_enum_bug(route: str, body: bytes) -> bool:
-    """The EIP emulator (eip_api.py, not ours to change) checks ``publicip.type``,
-    ``bandwidth.share_type`` and ``bandwidth.charge_mode`` with ``value in frozenset``:
-    a JSON list or object there raises TypeError (unhashable), answered as HTTP 500."""
-    if route != "create":
-        return False
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):
-        return False
-    if not isinstance(data, dict):
-        return False
-    publicip, bandwidth = data.get("publicip"), data.get("bandwidth")
-    values = []
-    if isinstance(publicip, dict):
-        values.append(publicip.get("type"))
-    if isinstance(bandwidth, dict):
-        values += [bandwidth.get("share_type"), bandwidth.get("charge_mode")]
-    return any(isinstance(v, list | dict) for v in values)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="emulator/eip_api.py: an enum field holding a JSON list/object answers HTTP 500 "
-    "(TypeError: unhashable type in `value in frozenset`); reported, not ours to fix",
-)
 @pytest.mark.parametrize(
     "where",
     [("publicip", "type"), ("bandwidth", "share_type"), ("bandwidth", "charge_mode")],
     ids=lambda w: ".".join(w),
 )
-def test_known_eip_enum_bug_unhashable_values(http: httpx.Client, where: tuple[str, str]) -> None:
+def test_eip_enum_fields_holding_lists_are_a_400(
+    http: httpx.Client, where: tuple[str, str]
+) -> None:
     body = json.loads(json.dumps(EIP_CREATE_VALID))
     body[where[0]][where[1]] = ["PER"]
     method, url = EIP_ROUTES["create"]

@@ -478,7 +478,7 @@ def test_naive_clock_is_refused() -> None:
 def test_secrets_never_in_repr_or_errors() -> None:
     signer = BceSigner(AK, SK, security_token=TOKEN)
     text = repr(signer) + str(signer)
-    assert AK in text
+    assert AK not in text
     assert SK not in text
     assert TOKEN not in text
     with pytest.raises(ValueError) as excinfo:
