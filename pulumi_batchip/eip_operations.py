@@ -120,34 +120,54 @@ class BatchOperations:
             chunk.lost = exc
 
     def _await_jobs(self, chunks: list[_Chunk], total: int, started: float) -> None:
+        """Poll until every started job is finished. The jobs start together and take
+        about as long, so each round polls only the newest unfinished one; once that
+        is done, one concurrent sweep reads the rest (a round costs one call, not one
+        per job, and the end of the last job is seen within one poll interval)."""
         interval = POLL_FIRST
-        last_status: dict[int, str] = {}
+        self._last_status: dict[int, str] = {}
         while True:
             pending = [c for c in chunks if not c.done and c.job_id]
             if not pending:
                 return
-            for chunk in pending:
-                assert chunk.job_id is not None
-                chunk.job = self.client.show_job(chunk.job_id)
-                if last_status.get(chunk.number) != chunk.job.status:
-                    last_status[chunk.number] = chunk.job.status
-                    created = sum(
-                        c.size for c in chunks if c.job is not None and c.job.status == "SUCCESS"
-                    )
-                    self.say(
-                        f"job {chunk.number}/{len(chunks)} {chunk.job.status}, "
-                        f"{created}/{total} EIPs, {self.clock() - started:.0f} s"
-                    )
+            self._poll([pending[-1]], chunks, total, started)
+            if pending[-1].done and len(pending) > 1:
+                self._poll(pending[:-1], chunks, total, started)
             if all(c.done for c in chunks if c.job_id):
                 return
             if self.clock() - started > self.timeout:
+                with contextlib.suppress(BatchIpError):  # name only the jobs truly stuck
+                    self._poll(
+                        [c for c in chunks if not c.done and c.job_id], chunks, total, started
+                    )
                 waiting = [c.job_id for c in chunks if not c.done and c.job_id]
                 raise EipBatchError(
                     f"jobs {', '.join(str(j) for j in waiting)} did not finish within "
                     f"{self.timeout:.0f} s"
                 )
+            if pending[-1].done:
+                continue  # the sweep found some still running: go on without a pause
             self.sleep(interval)
             interval = min(interval * 1.5, POLL_MAX)
+
+    def _poll(self, polled: list[_Chunk], chunks: list[_Chunk], total: int, started: float) -> None:
+        def one(chunk: _Chunk) -> None:
+            assert chunk.job_id is not None
+            chunk.job = self.client.show_job(chunk.job_id)
+
+        with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
+            list(pool.map(one, polled))
+        for chunk in polled:
+            assert chunk.job is not None
+            if self._last_status.get(chunk.number) != chunk.job.status:
+                self._last_status[chunk.number] = chunk.job.status
+                created = sum(
+                    c.size for c in chunks if c.job is not None and c.job.status == "SUCCESS"
+                )
+                self.say(
+                    f"job {chunk.number}/{len(chunks)} {chunk.job.status}, "
+                    f"{created}/{total} EIPs, {self.clock() - started:.0f} s"
+                )
 
     def _settle_started(self, chunks: list[_Chunk], started: float) -> None:
         """Best effort, until the deadline: poll the started jobs until they finish."""

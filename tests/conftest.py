@@ -31,8 +31,9 @@ class Admin:
     def state(self) -> dict[str, Any]:
         return self._ok(self._http.get("/_emulator/state"))
 
-    def reset(self) -> None:
-        self._ok(self._http.post("/_emulator/reset"))
+    def reset(self, seed: int | None = None) -> None:
+        body = {"seed": seed} if seed is not None else None
+        self._ok(self._http.post("/_emulator/reset", json=body))
 
     def requests(self) -> list[dict[str, Any]]:
         return list(self._ok(self._http.get("/_emulator/requests"))["requests"])

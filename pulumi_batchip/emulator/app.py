@@ -133,11 +133,18 @@ class EmulatorApp:
         state["faults"] = self.faults.snapshot()
         return 200, state
 
-    def _admin_reset(self, _request: Request) -> tuple[int, Any]:
+    def _admin_reset(self, request: Request) -> tuple[int, Any]:
+        body = request.get_json(silent=True)
+        seed = self.config.seed
+        if isinstance(body, dict) and "seed" in body:
+            # A test can pin probabilistic faults to a seed of its own.
+            if not isinstance(body["seed"], int) or isinstance(body["seed"], bool):
+                raise ApiError(400, "BadReset", 'reset takes {"seed": <integer>}')
+            seed = body["seed"]
         for service in self.services:
             service.reset()
         self.faults.clear()
-        self.faults.reseed(self.config.seed)
+        self.faults.reseed(seed)
         with self._log_lock:
             self._requests.clear()
         return 200, {"reset": True}

@@ -229,7 +229,9 @@ def test_reset_on_create_fails_cleanly(
     assert held(admin) == {}
 
 
-def test_throttling_bursts_on_every_operation(res: EngineResource, admin: Admin) -> None:
+@pytest.mark.parametrize("seed", [1, 2])
+def test_throttling_bursts_on_every_operation(res: EngineResource, admin: Admin, seed: int) -> None:
+    admin.reset(seed=seed)  # which calls are throttled is repeatable
     admin.faults({"operation": "*", "action": "throttle", "times": 0, "probability": 0.3})
     res.up(inputs(count=3, tags={"a": "1"}))
     assert_state_matches(res, admin)
