@@ -97,9 +97,9 @@ def beyond_table(results: Mapping[str, Any]) -> list[str]:
         )
     lines += [
         "",
-        "A poll round sends one `ShowResourcesJobDetail` per unfinished 50-EIP job, one "
-        "after the other; the new EIPs are then collected with one `ListPublicipsByTags` "
-        "and one `ListPublicips` per 50 ids (4 at a time).",
+        "A poll round reads only the newest unfinished 50-EIP job; once it is done, one "
+        "sweep reads the others (4 at a time). The new EIPs are then collected with one "
+        "`ListPublicipsByTags` and one `ListPublicips` per 50 ids (4 at a time).",
     ]
     return ["", *lines]
 

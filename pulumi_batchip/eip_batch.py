@@ -275,7 +275,7 @@ class EipBatchProvider(BatchIpProvider):
     # -- read -----------------------------------------------------------------------
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         ops, settings = self._ops(props)
-        ids = ops.find_ids(id_)
+        ids = _batch_members(ops, id_, props)
         eips = _ordered(ops.details(ids), list(props.get("eip_ids") or ()))
         if not eips:
             return ReadResult(None, {})
@@ -288,10 +288,12 @@ class EipBatchProvider(BatchIpProvider):
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         ops, settings = self._ops(news)
         previous = list(olds.get("eip_ids") or ())
-        existing = _ordered(ops.details(ops.find_ids(id_)), previous)
+        tagged = ops.find_ids(id_)
+        members = tagged + [i for i in previous if i not in set(tagged)]
+        existing = _ordered(ops.details(members), previous)
         wanted = int(news["count"])
         if wanted > len(existing):
-            existing = self._grow(ops, id_, news, existing, wanted)
+            existing = self._grow(ops, id_, news, existing, wanted, tagged=len(tagged))
         elif wanted < len(existing):
             doomed, existing = existing[wanted:], existing[:wanted]
             progress(f"EipBatch {id_}: releasing the {len(doomed)} newest EIPs")
@@ -309,13 +311,17 @@ class EipBatchProvider(BatchIpProvider):
         news: Mapping[str, Any],
         existing: list[PublicIp],
         wanted: int,
+        *,
+        tagged: int,
     ) -> list[PublicIp]:
+        """Add EIPs into the batch; ``tagged`` of the existing ones carry its tag."""
         keep = [e.id for e in existing]
         request = _request(news, batch_id, wanted - len(existing))
         progress(f"EipBatch {batch_id}: adding {request.count} EIPs")
         try:
-            ids = ops.create(request, batch_id, base=len(existing))
-            return _ordered(ops.details(ids), keep)
+            ids = ops.create(request, batch_id, base=tagged)
+            added = [i for i in ids if i not in set(keep)]
+            return _ordered(ops.details(keep + added), keep)
         except BatchIpError as exc:
             raise ops.fail_with_cleanup(batch_id, exc, keep=keep) from exc
 
@@ -339,8 +345,7 @@ class EipBatchProvider(BatchIpProvider):
     # -- delete ---------------------------------------------------------------------
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         ops, _settings = self._ops(props)
-        ids = ops.find_ids(id_)
-        eips = ops.details(ids)
+        eips = ops.details(_batch_members(ops, id_, props))
         bound = [e for e in eips if e.port_id]
         if bound:
             listing = ", ".join(f"{e.id} ({e.address}, port {e.port_id})" for e in bound)
@@ -350,6 +355,13 @@ class EipBatchProvider(BatchIpProvider):
             )
         progress(f"EipBatch {id_}: releasing {len(eips)} EIPs")
         ops.delete([e.id for e in eips])
+
+
+def _batch_members(ops: BatchOperations, batch_id: str, props: Mapping[str, Any]) -> list[str]:
+    """The batch tag's EIPs plus those the state lists: an EIP whose tags someone
+    removed is still ours to keep track of and to delete."""
+    ids = ops.find_ids(batch_id)
+    return ids + [i for i in props.get("eip_ids") or () if i not in set(ids)]
 
 
 def _request(props: Mapping[str, Any], batch_id: str, count: int) -> BatchCreateRequest:

@@ -328,3 +328,24 @@ def test_bad_inputs_fail_check_before_any_call(
         res.up(inputs(**kwargs))
     assert prop in [p for p, _ in info.value.failures], info.value.failures
     assert admin.requests() == []
+
+
+def test_eip_stripped_of_its_batch_tag_stays_tracked(
+    res: EngineResource, admin: Admin, emulator: RunningEmulator
+) -> None:
+    from pulumi_batchip.config import resolve_huawei
+    from pulumi_batchip.huawei.eip import EipClient
+
+    res.up(inputs(count=2))
+    stripped = res.outputs["eip_ids"][0]
+    outside = EipClient.from_settings(resolve_huawei(stack_config(emulator.url), {}))
+    outside.delete_tags(stripped, {BATCH_KEY: res.id or ""})
+    outside.close()
+    assert res.refresh() == "refreshed"
+    assert stripped in res.outputs["eip_ids"]
+    assert res.up(inputs(count=4)) == "update"  # growing counts only the tagged ones
+    assert len(res.outputs["eip_ids"]) == 4
+    assert res.outputs["eip_ids"][0] == stripped
+    assert_state_matches(res, admin)
+    res.destroy()
+    assert held(admin) == {}
