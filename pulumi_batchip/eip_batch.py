@@ -41,7 +41,8 @@ MAX_USER_TAGS = 8  # 10 per EIP where the limit is lowest, minus our two
 BANDWIDTH_NAME_RE = re.compile(r"^[\w.-]{1,64}$")
 # Changing any of these means new EIPs; count and tags change in place.
 REPLACE_KEYS = ("publicip_type", "ip_version", "enterprise_project_id", "region", "project_id")
-BANDWIDTH_REPLACE_KEYS = ("size", "share_type", "charge_mode", "name", "id")
+# A bandwidth's size changes in place (UpdateBandwidth); its other settings replace.
+BANDWIDTH_REPLACE_KEYS = ("share_type", "charge_mode", "name", "id")
 
 
 def bandwidth_size_rule(size: int) -> str | None:
@@ -244,12 +245,17 @@ class EipBatchProvider(BatchIpProvider):
                 new = defaults.get(key) or olds.get(key)
             if is_unknown(new) or new != olds.get(key):
                 replaces.append(key)
-        new_bw, old_bw = news.get("bandwidth"), olds.get("bandwidth") or {}
-        if contains_unknown(new_bw) or any(
-            (new_bw or {}).get(k) != old_bw.get(k) for k in BANDWIDTH_REPLACE_KEYS
+        new_bw, old_bw = news.get("bandwidth") or {}, olds.get("bandwidth") or {}
+        if is_unknown(new_bw) or any(
+            is_unknown(new_bw.get(k)) or new_bw.get(k) != old_bw.get(k)
+            for k in BANDWIDTH_REPLACE_KEYS
         ):
             replaces.append("bandwidth")
         changes = list(replaces)
+        if not is_unknown(new_bw) and (
+            is_unknown(new_bw.get("size")) or new_bw.get("size") != old_bw.get("size")
+        ):
+            changes.append("bandwidth.size")
         count = news.get("count")
         if is_unknown(count) or count != len(olds.get("eip_ids") or ()):
             changes.append("count")
@@ -291,6 +297,7 @@ class EipBatchProvider(BatchIpProvider):
         tagged = ops.find_ids(id_)
         members = tagged + [i for i in previous if i not in set(tagged)]
         existing = _ordered(ops.details(members), previous)
+        self._resize(ops, existing, olds, news)
         wanted = int(news["count"])
         if wanted > len(existing):
             existing = self._grow(ops, id_, news, existing, wanted, tagged=len(tagged))
@@ -301,7 +308,7 @@ class EipBatchProvider(BatchIpProvider):
         old_tags, new_tags = dict(olds.get("tags") or {}), dict(news.get("tags") or {})
         if old_tags != new_tags:
             self._retag(ops, existing, old_tags, new_tags)
-            existing = ops.details([e.id for e in existing])
+        existing = ops.details([e.id for e in existing])  # fresh sizes, tags and statuses
         return UpdateResult(_outputs(news, settings, id_, existing))
 
     @staticmethod
@@ -324,6 +331,24 @@ class EipBatchProvider(BatchIpProvider):
             return _ordered(ops.details(keep + added), keep)
         except BatchIpError as exc:
             raise ops.fail_with_cleanup(batch_id, exc, keep=keep) from exc
+
+    @staticmethod
+    def _resize(
+        ops: BatchOperations,
+        eips: list[PublicIp],
+        olds: Mapping[str, Any],
+        news: Mapping[str, Any],
+    ) -> None:
+        """A new size for dedicated bandwidths: resize each in place. A shared (WHOLE)
+        bandwidth's size belongs to whoever manages it: nothing to do here."""
+        new_bw, old_bw = dict(news.get("bandwidth") or {}), dict(olds.get("bandwidth") or {})
+        size = new_bw.get("size")
+        if new_bw.get("share_type", "PER") != "PER" or size is None or size == old_bw.get("size"):
+            return
+        todo = sorted({e.bandwidth_id for e in eips if e.bandwidth_id and e.bandwidth_size != size})
+        progress(f"resizing {len(todo)} dedicated bandwidths to {size} Mbit/s")
+        with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
+            list(pool.map(lambda bw_id: ops.client.update_bandwidth_size(bw_id, int(size)), todo))
 
     @staticmethod
     def _retag(

@@ -600,6 +600,20 @@ class EipState:
             eip.port_id = None
             eip.private_ip_address = None
 
+    def resize_bandwidth(self, bandwidth_id: str, size: int) -> dict[str, Any]:
+        """Change a bandwidth's size in place (the caller validated the size)."""
+        with self._lock:
+            self._settle()
+            bandwidth = self._bandwidths.get(bandwidth_id)
+            if bandwidth is None:
+                raise EipError(404, CODE_NOT_FOUND, f"Bandwidth {bandwidth_id} does not exist.")
+            if bandwidth.charge_mode == "traffic" and size > 300:
+                raise EipError(
+                    400, CODE_INVALID, "A traffic-billed bandwidth allows at most 300 Mbit/s."
+                )
+            bandwidth.size = size
+            return bandwidth.to_json()
+
     def add_shared_bandwidth(
         self, *, name: str, size: int, charge_mode: str = "bandwidth", bandwidth_id: str | None
     ) -> dict[str, Any]:

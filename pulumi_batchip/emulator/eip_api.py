@@ -427,6 +427,9 @@ class EipApi:
             _RouteSpec("POST", f"/v1{pid}/publicips", "CreatePublicip", self._create_one),
             _RouteSpec("GET", f"/v1{pid}/jobs/{{job_id}}", "ShowResourcesJobDetail", self._job),
             _RouteSpec("GET", f"/v1{pid}/publicips", "ListPublicips", self._list),
+            _RouteSpec(
+                "PUT", f"/v1{pid}/bandwidths/{{bandwidth_id}}", "UpdateBandwidth", self._resize
+            ),
             _RouteSpec("GET", eip, "ShowPublicip", self._show),
             _RouteSpec("DELETE", eip, "DeletePublicip", self._delete),
             _RouteSpec(
@@ -532,6 +535,16 @@ class EipApi:
 
     def _show(self, call: Call) -> tuple[int, Any]:
         return 200, {"publicip": _state_call(lambda: self.state.show(call.params["publicip_id"]))}
+
+    def _resize(self, call: Call) -> tuple[int, Any]:
+        option = _object(parse_body(call.body), "bandwidth")
+        size = option.get("size")
+        if isinstance(size, bool) or not isinstance(size, int) or not bandwidth_size_ok(size):
+            raise invalid("bandwidth.size must be 1..2000 Mbit/s in the allowed increments.")
+        bandwidth_id = call.params["bandwidth_id"]
+        return 200, {
+            "bandwidth": _state_call(lambda: self.state.resize_bandwidth(bandwidth_id, size))
+        }
 
     def _list(self, call: Call) -> tuple[int, Any]:
         query = parse_list_query(call.request.args)

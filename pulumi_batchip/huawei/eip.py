@@ -306,6 +306,16 @@ class EipClient:
         )
         return [str(j) for j in json_object(response).get("job_ids") or ()]
 
+    def update_bandwidth_size(self, bandwidth_id: str, size: int) -> None:
+        """Resize a bandwidth in place (``UpdateBandwidth``)."""
+        self._caller.call(
+            "UpdateBandwidth",
+            "PUT",
+            f"/v1/{self._project}/bandwidths/{path_segment(bandwidth_id)}",
+            json={"bandwidth": {"size": size}},
+            idempotent=True,  # setting the same size twice ends the same
+        )
+
     def create_tags(self, publicip_id: str, tags: Mapping[str, str]) -> None:
         self._tag_action("BatchCreatePublicipTags", "create", publicip_id, tags)
 

@@ -839,3 +839,34 @@ def test_concurrent_creates_and_deletes_stay_consistent(
     per = {i: b for i, b in state["bandwidths"].items() if b["share_type"] == "PER"}
     assert sorted(per) == sorted(e["bandwidth_id"] for e in eips.values())
     assert all(b["publicip_ids"] == [eips[b["publicip_ids"][0]]["id"]] for b in per.values())
+
+
+# --- UpdateBandwidth -----------------------------------------------------------------------
+
+
+def test_bandwidth_resize_in_place(instant: RunningEmulator, instant_admin: Admin) -> None:
+    client = make_client(instant.url)
+    try:
+        job_id = client.batch_create_publicips(
+            BatchCreateRequest(
+                count=2,
+                publicip_type="5_bgp",
+                ip_version=4,
+                bandwidth=ClientBandwidth(size=5, share_type="PER", name="bw"),
+            )
+        )
+        assert client.show_job(job_id).status == "SUCCESS"
+        first, second = client.list_publicips()
+        assert first.bandwidth_id and second.bandwidth_id
+        client.update_bandwidth_size(first.bandwidth_id, 1500)
+        assert client.show_publicip(first.id).bandwidth_size == 1500
+        assert client.show_publicip(second.id).bandwidth_size == 5  # its own bandwidth
+        for bad in (0, 301, 1200, 2500):
+            with pytest.raises(ClientError) as info:
+                client.update_bandwidth_size(first.bandwidth_id, bad)
+            assert info.value.code == "VPC.0501"
+        with pytest.raises(NotFoundError):
+            client.update_bandwidth_size("missing-bandwidth", 10)
+        assert instant_admin.operations()[-1] == "UpdateBandwidth"
+    finally:
+        client.close()

@@ -187,3 +187,41 @@ def test_sdk_sees_bound_eips_refused(sdk: EipClient, admin: Admin) -> None:
     with pytest.raises(ClientRequestException) as info:
         sdk.delete_publicip(DeletePublicipRequest(publicip_id=eip.id))
     assert (info.value.status_code, info.value.error_code) == (409, "VPC.0517")
+
+
+def test_sdk_resizes_a_dedicated_bandwidth(sdk: EipClient) -> None:
+    from huaweicloudsdkeip.v2 import (
+        UpdateBandwidthOption,
+        UpdateBandwidthRequest,
+        UpdateBandwidthRequestBody,
+    )
+
+    created = sdk.batch_create_publicips(BatchCreatePublicipsRequest(body=create_body(1, "rs")))
+    wait_job(sdk, created.job_id)
+    (eip,) = sdk.list_publicips(ListPublicipsRequest()).publicips
+    resized = sdk.update_bandwidth(
+        UpdateBandwidthRequest(
+            bandwidth_id=eip.bandwidth_id,
+            body=UpdateBandwidthRequestBody(bandwidth=UpdateBandwidthOption(size=200)),
+        )
+    )
+    assert resized.bandwidth.size == 200
+    shown = sdk.show_publicip(ShowPublicipRequest(publicip_id=eip.id)).publicip
+    assert shown.bandwidth_size == 200
+    with pytest.raises(ClientRequestException) as info:
+        sdk.update_bandwidth(
+            UpdateBandwidthRequest(
+                bandwidth_id=eip.bandwidth_id,
+                body=UpdateBandwidthRequestBody(bandwidth=UpdateBandwidthOption(size=350)),
+            )
+        )
+    # 350 is a valid size, but this bandwidth is billed by traffic: at most 300.
+    assert (info.value.status_code, info.value.error_code) == (400, "VPC.0501")
+    with pytest.raises(ClientRequestException) as info:
+        sdk.update_bandwidth(
+            UpdateBandwidthRequest(
+                bandwidth_id="no-such-bandwidth",
+                body=UpdateBandwidthRequestBody(bandwidth=UpdateBandwidthOption(size=10)),
+            )
+        )
+    assert (info.value.status_code, info.value.error_code) == (404, "VPC.0504")

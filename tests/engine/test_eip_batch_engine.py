@@ -132,17 +132,33 @@ def test_preview_with_unknowns(res: EngineResource, admin: Admin) -> None:
     res.destroy()
 
 
-def test_replace_on_ip_version_and_bandwidth(res: EngineResource, admin: Admin) -> None:
+def test_replace_on_ip_version_and_bandwidth_name(res: EngineResource, admin: Admin) -> None:
     res.up(inputs(count=2))
     old = set(res.outputs["eip_ids"])
     assert res.up(inputs(count=2, ip_version=6)) == "replace"
     assert not old & set(res.outputs["eip_ids"])
     assert_state_matches(res, admin)
     assert all(":" in a for a in res.outputs["public_ips"])
-    assert (
-        res.up(inputs(count=2, ip_version=6, bandwidth=BandwidthArgs(size=10, name="edge-bw")))
-        == "replace"
+    v6 = set(res.outputs["eip_ids"])
+    assert res.up(inputs(count=2, ip_version=6, bandwidth=BandwidthArgs(size=5, name="b2"))) == (
+        "replace"
     )
+    assert not v6 & set(res.outputs["eip_ids"])
+    assert_state_matches(res, admin)
+    res.destroy()
+    assert held(admin) == {}
+
+
+def test_bandwidth_size_changes_in_place(res: EngineResource, admin: Admin) -> None:
+    res.up(inputs(count=3))
+    ids = list(res.outputs["eip_ids"])
+    assert res.up(inputs(count=4, bandwidth=BandwidthArgs(size=350, name="edge-bw"))) == "update"
+    assert res.outputs["eip_ids"][:3] == ids  # the same EIPs, resized
+    sizes = {e["bandwidth_size"] for e in held(admin).values()}
+    assert sizes == {350}
+    assert res.outputs["bandwidth"]["size"] == 350
+    updates = [r for r in admin.requests() if r["operation"] == "UpdateBandwidth"]
+    assert len(updates) == 3  # one per dedicated bandwidth; the new EIP was born at 350
     assert_state_matches(res, admin)
     res.destroy()
     assert held(admin) == {}

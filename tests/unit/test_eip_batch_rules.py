@@ -135,7 +135,9 @@ def test_no_diff() -> None:
         ({"tags": {"env": "dev"}}, []),
         ({"publicip_type": "5_sbgp"}, ["publicip_type"]),
         ({"ip_version": 6}, ["ip_version"]),
-        ({"bandwidth": {"size": 10, "share_type": "PER", "name": "bw"}}, ["bandwidth"]),
+        ({"bandwidth": {"size": 10, "share_type": "PER", "name": "bw"}}, []),  # resized
+        ({"bandwidth": {"size": 5, "share_type": "PER", "name": "other"}}, ["bandwidth"]),
+        ({"bandwidth": {"size": 5, "charge_mode": "traffic", "name": "bw"}}, ["bandwidth"]),
         ({"region": "cn-east-3"}, ["region"]),
         ({"count": Unknown()}, []),
     ],
