@@ -456,8 +456,9 @@ class EipBatch(Resource, module="batchip", name="EipBatch"):
     """``count`` Huawei Cloud elastic IPs created together through ``batchpublicips``,
     each with a dedicated (``PER``) bandwidth or inside a shared (``WHOLE``) one.
 
-    ``count`` and ``tags`` change in place; anything else replaces the batch. Every EIP
-    carries the tags ``managed-by=pulumi-batchip`` and ``pulumi-batchip-batch=<batch_id>``.
+    ``count``, ``tags`` and ``bandwidth.size`` change in place; anything else replaces the
+    batch. Every EIP carries the tags ``managed-by=pulumi-batchip`` and
+    ``pulumi-batchip-batch=<batch_id>``.
     """
 
     batch_id: pulumi.Output[str]
