@@ -297,7 +297,7 @@ class EipBatchProvider(BatchIpProvider):
         tagged = ops.find_ids(id_)
         members = tagged + [i for i in previous if i not in set(tagged)]
         existing = _ordered(ops.details(members), previous)
-        self._resize(ops, existing, olds, news)
+        changed_in_place = self._resize(ops, existing, olds, news)
         wanted = int(news["count"])
         if wanted > len(existing):
             existing = self._grow(ops, id_, news, existing, wanted, tagged=len(tagged))
@@ -308,7 +308,9 @@ class EipBatchProvider(BatchIpProvider):
         old_tags, new_tags = dict(olds.get("tags") or {}), dict(news.get("tags") or {})
         if old_tags != new_tags:
             self._retag(ops, existing, old_tags, new_tags)
-        existing = ops.details([e.id for e in existing])  # fresh sizes, tags and statuses
+            changed_in_place = True
+        if changed_in_place:  # read back the new sizes and tags
+            existing = ops.details([e.id for e in existing])
         return UpdateResult(_outputs(news, settings, id_, existing))
 
     @staticmethod
@@ -338,17 +340,18 @@ class EipBatchProvider(BatchIpProvider):
         eips: list[PublicIp],
         olds: Mapping[str, Any],
         news: Mapping[str, Any],
-    ) -> None:
-        """A new size for dedicated bandwidths: resize each in place. A shared (WHOLE)
-        bandwidth's size belongs to whoever manages it: nothing to do here."""
+    ) -> bool:
+        """A new size for dedicated bandwidths: resize each in place; True if any was.
+        A shared (WHOLE) bandwidth's size belongs to whoever manages it: nothing to do."""
         new_bw, old_bw = dict(news.get("bandwidth") or {}), dict(olds.get("bandwidth") or {})
         size = new_bw.get("size")
         if new_bw.get("share_type", "PER") != "PER" or size is None or size == old_bw.get("size"):
-            return
+            return False
         todo = sorted({e.bandwidth_id for e in eips if e.bandwidth_id and e.bandwidth_size != size})
         progress(f"resizing {len(todo)} dedicated bandwidths to {size} Mbit/s")
         with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
             list(pool.map(lambda bw_id: ops.client.update_bandwidth_size(bw_id, int(size)), todo))
+        return bool(todo)
 
     @staticmethod
     def _retag(

@@ -90,19 +90,13 @@ def check_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], Failures]:
         failures.add("instance_id", "must be a non-empty instance id such as 'i-DhjUXmSA'")
     inputs["instance_id"] = instance_id.strip() if isinstance(instance_id, str) else instance_id
 
-    ipv6 = news.get("ipv6", False)
-    if ipv6 is None:
-        ipv6 = False
-    if not is_unknown(ipv6) and not isinstance(ipv6, bool):
-        failures.add("ipv6", "must be true or false")
-    inputs["ipv6"] = ipv6
-
-    reboot = news.get("reboot", False)
-    if reboot is None:
-        reboot = False
-    if not is_unknown(reboot) and not isinstance(reboot, bool):
-        failures.add("reboot", "must be true or false")
-    inputs["reboot"] = reboot
+    for flag in ("ipv6", "reboot"):
+        value = news.get(flag)
+        value = False if value is None else value
+        if not is_unknown(value) and not isinstance(value, bool):
+            failures.add(flag, "must be true or false")
+        inputs[flag] = value
+    ipv6 = inputs["ipv6"]
 
     region = news.get("region")
     if region is not None and not is_unknown(region):
