@@ -81,6 +81,11 @@ def _lookup(
     return None
 
 
+def configured(names: tuple[str, str], config: Mapping[str, str]) -> str | None:
+    """A setting from stack config, else the environment; None when neither has it."""
+    return _lookup(names, config, _environ())
+
+
 def _require(
     names: tuple[str, str], what: str, config: Mapping[str, str], env: Mapping[str, str]
 ) -> str:

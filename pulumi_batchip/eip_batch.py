@@ -236,8 +236,8 @@ class EipBatchProvider(BatchIpProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces = []
         defaults = {
-            "region": cfg._lookup(cfg.HUAWEI_REGION, self.stack_config, cfg._environ()),
-            "project_id": cfg._lookup(cfg.HUAWEI_PROJECT_ID, self.stack_config, cfg._environ()),
+            "region": cfg.configured(cfg.HUAWEI_REGION, self.stack_config),
+            "project_id": cfg.configured(cfg.HUAWEI_PROJECT_ID, self.stack_config),
         }
         for key in REPLACE_KEYS:
             new = news.get(key)

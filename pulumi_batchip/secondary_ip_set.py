@@ -196,7 +196,7 @@ class SecondaryIpSetProvider(BatchIpProvider):
         return client, settings.region
 
     def _default_region(self) -> str | None:
-        return cfg._lookup(cfg.BAIDU_REGION, self.stack_config, cfg._environ())
+        return cfg.configured(cfg.BAIDU_REGION, self.stack_config)
 
     # -- check / diff ---------------------------------------------------------------
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:

@@ -59,6 +59,20 @@ CODE_QUOTA = "VPC.0521"
 CODE_NO_ADDRESSES = "VPC.0532"
 
 Clock = Callable[[], float]
+# The fields of a single create's answer (huaweicloudsdkeip PublicipCreateResp).
+_CREATED_FIELDS = (
+    "id",
+    "status",
+    "type",
+    "public_ip_address",
+    "public_ipv6_address",
+    "tenant_id",
+    "ip_version",
+    "create_time",
+    "bandwidth_size",
+    "enterprise_project_id",
+    "alias",
+)
 
 
 class EipError(Exception):
@@ -341,24 +355,10 @@ class EipState:
             )
 
     def _created_json(self, eip: PublicIp) -> dict[str, Any]:
-        """The ``publicip`` of a single create's answer (the SDK's PublicipCreateResp)."""
-        bandwidth = self._bandwidths.get(eip.bandwidth_id)
-        body: dict[str, Any] = {
-            "id": eip.id,
-            "status": eip.status,
-            "type": eip.type,
-            "public_ip_address": eip.public_ip_address,
-            "tenant_id": self.project_id,
-            "ip_version": eip.ip_version,
-            "create_time": _eip_time(eip.create_time),
-            "bandwidth_size": bandwidth.size if bandwidth else None,
-            "enterprise_project_id": eip.enterprise_project_id,
-        }
-        if eip.public_ipv6_address is not None:
-            body["public_ipv6_address"] = eip.public_ipv6_address
-        if eip.alias is not None:
-            body["alias"] = eip.alias
-        return body
+        """The ``publicip`` of a single create's answer (the SDK's PublicipCreateResp):
+        the fields of the full record that this model has."""
+        full = self._eip_json(eip)
+        return {k: full[k] for k in _CREATED_FIELDS if k in full}
 
     def _shared_bandwidth(self, bandwidth_id: str | None) -> Bandwidth:
         bandwidth = self._bandwidths.get(bandwidth_id or "")
