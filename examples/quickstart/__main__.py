@@ -1,17 +1,24 @@
 """pulumi-batchip quickstart: both resources against the local emulator, their outputs
-fed into another provider's resources (pulumi-random) and into stack outputs.
+fed into another resource (an nginx configuration file) and into stack outputs.
 
 Run it with ``bash scripts/demo.sh`` from the repository root, or see README.md.
 """
 
+from __future__ import annotations
+
+import os
+from typing import Any
+
 import pulumi
-import pulumi_random as random
+from pulumi.dynamic import CreateResult, ResourceProvider, UpdateResult
 
 import pulumi_batchip as batchip
 
 config = pulumi.Config()
 # The emulator's default VM; any instance id works against a real Baidu account.
 instance_id = config.get("instanceId") or "i-DhjUXmSA"
+# Where the nginx snippet is written (absolute, so every Pulumi process agrees).
+nginx_conf = os.path.abspath(config.get("nginxConf") or "ingress-nginx.conf")
 
 # Two secondary private IPv4 addresses on the VM's primary NIC, allocated by BCC.
 app_ips = batchip.SecondaryIpSet(
@@ -32,27 +39,60 @@ edge = batchip.EipBatch(
     tags={"env": "quickstart"},
 )
 
-# Another provider consumes our outputs: pick one public IP as the ingress address.
-# RandomShuffle is stable across runs while its inputs stay the same.
-ingress = random.RandomShuffle(
-    "ingress-pick",
-    inputs=edge.public_ips,
-    result_count=1,
-)
 
-# A readable deployment name that changes whenever any of the addresses change.
-addresses = pulumi.Output.all(app_ips.private_ips, edge.public_ips).apply(
-    lambda lists: ",".join(lists[0] + lists[1])
-)
-deployment = random.RandomPet(
-    "deployment-name",
-    keepers={"addresses": addresses},
-    length=2,
+def render_nginx(private_ips: list[str], public_ips: list[str]) -> str:
+    """An nginx snippet: the app's private addresses as the upstream, the EIPs as the
+    only clients allowed in (e.g. the load balancers that own them)."""
+    lines = ["# Managed by Pulumi (batchip-quickstart): do not edit.", "upstream app {"]
+    lines += [f"    server {ip}:8080;" for ip in private_ips]
+    lines += ["}", "geo $from_edge {", "    default 0;"]
+    lines += [f"    {ip} 1;" for ip in public_ips]
+    lines += ["}", ""]
+    return "\n".join(lines)
+
+
+class ConfigFileProvider(ResourceProvider):
+    """A local file as a resource: written on create and update, removed on delete.
+    Small on purpose; it stands for whatever consumes the addresses (a load balancer,
+    DNS, a firewall) and needs no provider plugin."""
+
+    def _write(self, props: dict[str, Any]) -> dict[str, Any]:
+        with open(props["path"], "w", encoding="utf-8") as f:
+            f.write(props["content"])
+        return {"path": props["path"], "content": props["content"]}
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        return CreateResult(id_=props["path"], outs=self._write(props))
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(outs=self._write(news))
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        try:
+            os.remove(props["path"])
+        except FileNotFoundError:
+            pass
+
+
+class ConfigFile(pulumi.dynamic.Resource):
+    path: pulumi.Output[str]
+    content: pulumi.Output[str]
+
+    def __init__(self, name: str, path: str, content: pulumi.Input[str]) -> None:
+        super().__init__(ConfigFileProvider(), name, {"path": path, "content": content})
+
+
+# Our outputs feed another resource: the file changes whenever an address changes.
+ingress = ConfigFile(
+    "ingress-nginx",
+    path=nginx_conf,
+    content=pulumi.Output.all(app_ips.private_ips, edge.public_ips).apply(
+        lambda lists: render_nginx(lists[0], lists[1])
+    ),
 )
 
 pulumi.export("private_ips", app_ips.private_ips)
 pulumi.export("eip_ids", edge.eip_ids)
 pulumi.export("public_ips", edge.public_ips)
 pulumi.export("bandwidth_ids", edge.bandwidth_ids)
-pulumi.export("ingress_ip", ingress.results.apply(lambda picked: picked[0]))
-pulumi.export("deployment_name", deployment.id)
+pulumi.export("nginx_conf", ingress.path)
