@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import socket
 import threading
 import time
@@ -294,10 +295,32 @@ def _entry(
         "method": request.method,
         "path": request.path,
         "status": status,
+        "query": {
+            key: request.args.getlist(key)
+            for key in request.args
+            if not _CREDENTIAL_QUERY_KEY.search(key)
+        },
+        "body": _logged_body(request),
     }
     if fault is not None:
         entry["fault"] = fault.action
     return entry
+
+
+# Query parameters that could carry a signature or a credential (presigned URLs, STS
+# tokens): never copied into the request log.
+_CREDENTIAL_QUERY_KEY = re.compile(r"(?i)signature|credential|security.?token|access.?key|secret|authoriz")
+
+
+def _logged_body(request: Request) -> Any:
+    """The parsed JSON body for the request log, or None (no body, not JSON, too big)."""
+    data = request.get_data(cache=True)
+    if not data or len(data) > MAX_BODY_BYTES:
+        return None
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):
+        return None
 
 
 def _raw_target(environ: Mapping[str, Any]) -> tuple[str, str]:

@@ -153,7 +153,7 @@ class Stack:
         self, *args: str, check: bool = True, timeout: float = 600
     ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            ["pulumi", *args, "--non-interactive"],
+            ["pulumi", "--non-interactive", *args],
             cwd=self.dir,
             env=self.env,
             capture_output=True,
@@ -171,7 +171,7 @@ class Stack:
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
         return subprocess.Popen(
-            ["pulumi", *args, "--non-interactive"],
+            ["pulumi", "--non-interactive", *args],
             cwd=self.dir,
             env=self.env,
             stdout=subprocess.PIPE,
