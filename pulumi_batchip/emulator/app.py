@@ -309,7 +309,9 @@ def _entry(
 
 # Query parameters that could carry a signature or a credential (presigned URLs, STS
 # tokens): never copied into the request log.
-_CREDENTIAL_QUERY_KEY = re.compile(r"(?i)signature|credential|security.?token|access.?key|secret|authoriz")
+_CREDENTIAL_QUERY_KEY = re.compile(
+    r"(?i)signature|credential|security.?token|access.?key|secret|authoriz"
+)
 
 
 def _logged_body(request: Request) -> Any:

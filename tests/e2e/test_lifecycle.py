@@ -86,7 +86,8 @@ def test_counts_change_in_place(stack: Stack, cloud: Admin) -> None:
     result = stack.up()
     calls = mutating_calls(cloud.requests()[before:])
     assert "replace" not in result.stdout
-    assert {c["operation"] for c in calls} <= {"BatchDeletePublicIp", "DeletePublicip", "BatchDelIp"}
+    releases = {"BatchDeletePublicIp", "DeletePublicip", "BatchDelIp"}
+    assert {c["operation"] for c in calls} <= releases
     deleted_eips = [
         i
         for c in calls
