@@ -359,6 +359,7 @@ class EngineResource:
         self.inputs: dict[str, Any] = {}
         self.outputs: dict[str, Any] = {}
         self.log: list[str] = []
+        self.external = False  # read with ``get``: never updated or deleted
 
     @property
     def exists(self) -> bool:
@@ -380,6 +381,8 @@ class EngineResource:
 
     def up(self, news: Mapping[str, Any]) -> str:
         """``pulumi up`` for this resource; returns what happened."""
+        if self.external:
+            raise AssertionError("the engine never updates a resource read with get")
         checked = self.check(news)
         if not self.exists:
             self._create(checked)
@@ -418,21 +421,29 @@ class EngineResource:
             self.inputs = new_inputs
         return self._note("refreshed")
 
-    def import_(self, id_: str, inputs: Mapping[str, Any]) -> str:
-        """``Resource.get``: Read with the id and the inputs the program gave."""
-        new_id, outs, new_inputs = self.provider.read(id_, self.urn, {}, inputs)
+    def get(self, id_: str, inputs: Mapping[str, Any]) -> str:
+        """``Resource.get``: Read with the id and the inputs the program gave. The
+        resource is external from then on: the real engine only ever reads it again,
+        and never updates or deletes it (proved with the real CLI in
+        tests/e2e/test_get_and_import.py). Like the engine's ReadStep
+        (pkg/resource/deploy/step.go), it sends the program's inputs as both the
+        inputs and the state of the Read."""
+        new_id, outs, new_inputs = self.provider.read(id_, self.urn, inputs, inputs)
         if not new_id:
             return self._note("not found")
         self.id, self.outputs = new_id, outs
         self.inputs = new_inputs if new_inputs is not None else dict(inputs)
         self.inputs.setdefault(PROVIDER_KEY, inputs[PROVIDER_KEY])
-        return self._note("imported")
+        self.external = True
+        return self._note("read")
 
     def destroy(self) -> None:
-        """``pulumi destroy``: Delete with the provider pickled in state."""
+        """``pulumi destroy``: Delete with the provider pickled in state; a resource read
+        with ``get`` is only dropped from state, as the engine does."""
         if self.id is None:
             return
-        self.provider.delete(self.id, self.urn, self.outputs, self.inputs)
+        if not self.external:
+            self.provider.delete(self.id, self.urn, self.outputs, self.inputs)
         self.id, self.outputs, self.inputs = None, {}, {}
         self._note("delete")
 

@@ -289,18 +289,20 @@ def test_delete_refused_while_bound(res: EngineResource, admin: Admin) -> None:
     assert held(admin) == {}
 
 
-def test_import_with_get(provider_server: ProviderProcess, admin: Admin) -> None:
+def test_get_reads_without_owning(provider_server: ProviderProcess, admin: Admin) -> None:
     owner = EngineResource(provider_server, TYPE, "owner")
     owner.up(inputs(count=2, tags={"env": "prod"}))
     batch_id = owner.id
     assert batch_id is not None
     captured = program_inputs(lambda: [EipBatch.get("adopted", batch_id)])["adopted"]
     adopted = EngineResource(provider_server, TYPE, "adopted")
-    assert adopted.import_(batch_id, captured) == "imported"
+    assert adopted.get(batch_id, captured) == "read"
     assert sorted(adopted.outputs["eip_ids"]) == sorted(owner.outputs["eip_ids"])
     assert adopted.inputs["count"] == 2
     assert adopted.inputs["tags"] == {"env": "prod"}
-    adopted.destroy()
+    adopted.destroy()  # read-only: the engine drops it from state, deletes nothing
+    assert len(held(admin)) == 2
+    owner.destroy()
     assert held(admin) == {}
 
 

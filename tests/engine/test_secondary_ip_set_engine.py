@@ -288,7 +288,7 @@ def test_reboot_after_change_only(
     res.destroy()
 
 
-def test_import_with_get(
+def test_get_reads_without_owning(
     provider_server: ProviderProcess, admin: Admin, emulator: RunningEmulator
 ) -> None:
     owner = EngineResource(provider_server, TYPE, "owner")
@@ -297,12 +297,13 @@ def test_import_with_get(
         lambda: [SecondaryIpSet.get("adopted", f"{INSTANCE}/192.168.0.100,192.168.0.101")]
     )["adopted"]
     adopted = EngineResource(provider_server, TYPE, "adopted")
-    assert adopted.import_(f"{INSTANCE}/192.168.0.100,192.168.0.101", captured) == "imported"
+    assert adopted.get(f"{INSTANCE}/192.168.0.100,192.168.0.101", captured) == "read"
     assert adopted.outputs["private_ips"] == ["192.168.0.100", "192.168.0.101"]
     assert adopted.inputs["instance_id"] == INSTANCE
-    # The adopted set is now managed: the same program is a no-op, destroy removes them.
-    assert adopted.up(inputs(private_ips=["192.168.0.100", "192.168.0.101"])) == "same"
+    # Read-only: destroying the reader deletes nothing; the owner still owns them.
     adopted.destroy()
+    assert sorted(secondary(admin)) == ["192.168.0.100", "192.168.0.101"]
+    owner.destroy()
     assert secondary(admin) == []
 
 
