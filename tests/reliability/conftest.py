@@ -2,20 +2,27 @@
 
 A test module's section is complete when every test collected in it ran and passed
 (nothing deselected with ``-k``, nothing failed). At the end of the session the
-complete sections go into ``results.json`` and ``RELIABILITY.md`` is rendered from it.
+complete sections go into ``reports/reliability/results.json`` (started from the
+published ``tests/reliability/results.json``) and ``reports/reliability/RELIABILITY.md``
+is rendered from it; ``reports/`` is ignored by git, so a test run never rewrites the
+published figures. ``BATCHIP_PUBLISH_RELIABILITY=1`` writes the published files instead
+(``tests/reliability/results.json`` and ``RELIABILITY.md``): the explicit way to
+regenerate them, e.g. after a 200-run soak.
 """
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from . import report
-from .results import merge_into_file
+from .results import RESULTS_FILE, merge_into_file
 
 HERE = Path(__file__).resolve().parent
+UNPUBLISHED = HERE.parents[1] / "reports" / "reliability"
 SECTIONS = {
     "test_fault_matrix.py": "matrix",
     "test_soak.py": "soak",
@@ -56,10 +63,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     complete = {s for s, n in _collected.items() if n and _passed[s] == n}
     if not complete:
         return
-    results = merge_into_file(complete)
-    report.write(results)
+    if os.environ.get("BATCHIP_PUBLISH_RELIABILITY") == "1":
+        results_file, markdown = RESULTS_FILE, report.RELIABILITY_MD
+    else:
+        results_file, markdown = UNPUBLISHED / "results.json", UNPUBLISHED / "RELIABILITY.md"
+    results = merge_into_file(complete, path=results_file)
+    report.write(results, markdown)
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
-        reporter.write_line(
-            f"reliability: {', '.join(sorted(complete))} -> {report.RELIABILITY_MD.name} updated"
-        )
+        reporter.write_line(f"reliability: {', '.join(sorted(complete))} -> {markdown} updated")

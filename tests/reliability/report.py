@@ -226,8 +226,8 @@ def render(results: dict[str, Any]) -> str:
     return "\n\n".join(p.strip() for p in parts) + "\n"
 
 
-def write(results: dict[str, Any]) -> None:
-    RELIABILITY_MD.write_text(render(results))
+def write(results: dict[str, Any], path: Path = RELIABILITY_MD) -> None:
+    path.write_text(render(results))
 
 
 def main() -> int:

@@ -63,11 +63,14 @@ class Recorder:
 RECORDER = Recorder()
 
 
-def merge_into_file(complete: set[str], path: Path = RESULTS_FILE) -> dict[str, Any]:
-    """Replace the complete sections in the results file; keep the others as they were.
-    A soak of ``LONG_SOAK_RUNS`` or more is kept as ``long_soak`` too."""
+def merge_into_file(
+    complete: set[str], path: Path = RESULTS_FILE, base: Path = RESULTS_FILE
+) -> dict[str, Any]:
+    """Replace the complete sections in the results file ``path`` (started from
+    ``base`` when it does not exist yet); keep the others as they were. A soak of
+    ``LONG_SOAK_RUNS`` or more is kept as ``long_soak`` too."""
     try:
-        stored: dict[str, Any] = json.loads(path.read_text())
+        stored: dict[str, Any] = json.loads((path if path.exists() else base).read_text())
     except (OSError, ValueError):
         stored = {}
     fresh = RECORDER.snapshot()
@@ -77,6 +80,7 @@ def merge_into_file(complete: set[str], path: Path = RESULTS_FILE) -> dict[str, 
     soak = stored.get("soak")
     if isinstance(soak, dict) and soak.get("runs", 0) >= LONG_SOAK_RUNS and "soak" in complete:
         stored["long_soak"] = soak
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(stored, indent=2, sort_keys=True) + "\n")
     return stored
 
