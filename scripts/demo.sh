@@ -1,31 +1,37 @@
 #!/usr/bin/env bash
 # The main job, end to end: examples/quickstart deployed with a real `pulumi up`
-# against the local emulator, its outputs shown, `pulumi destroy`, the stack removed,
-# the emulator stopped. Nothing is left running, and the repository is not written to
-# (the stack lives in a temporary copy of the project, its state in a temporary file
-# backend) except .venv-demo/ and, when it had to be fetched, .pulumi-cli/.
+# against the local emulator, the state checked to hold no credential in plain text
+# (all four are set as secrets), the stack's outputs and the nginx file it writes
+# shown, `pulumi destroy`, the emulator checked empty (and the nginx file gone), the
+# stack removed, the emulator stopped. Nothing is left running, and the repository is
+# not written to except .venv-demo/: the stack lives in a temporary copy of the
+# project, its state in a temporary file backend and Pulumi's home (logs, plugins,
+# credentials) in a temporary PULUMI_HOME, so the user's ~/.pulumi is not touched; all
+# of it is removed on every exit.
 #
 #   bash scripts/demo.sh
 #
-# Optional environment:
-#   PYTHON                   interpreter that creates the venv (default: python3)
-#   BATCHIP_DEMO_VENV        the venv (default: <repo>/.venv-demo; reused when present)
-#   BATCHIP_DEMO_PYTHON      use this interpreter as it is instead of a venv; it must
-#                            already hold examples/quickstart/requirements.txt
-#   BATCHIP_PULUMI_CLI_ROOT  where the CLI is fetched when none is on PATH
-#                            (default: <repo>/.pulumi-cli)
-#   PULUMI_INSTALL_URL       Pulumi's installer script (default: https://get.pulumi.com)
-#   BATCHIP_DEMO_STACK       the stack name (default: demo)
+# The Pulumi toolchain (the CLI, the Python language host, the dynamic-provider
+# launcher) comes from scripts/pulumi-cli.sh: a `pulumi` on PATH, the per-user cache,
+# Pulumi's installer or a build from Go modules. No plugin is downloaded: the
+# quickstart needs none besides those.
 #
-# Exit status: 0 done; 3 a prerequisite (the pulumi CLI or its random plugin) is
-# missing and could not be fetched; 2 BATCHIP_DEMO_PYTHON lacks the requirements;
-# anything else: the failing step's status.
+# Optional environment:
+#   PYTHON                  interpreter that creates the venv (default: python3)
+#   BATCHIP_DEMO_VENV       the venv (default: <repo>/.venv-demo; reused when present)
+#   BATCHIP_DEMO_PYTHON     use this interpreter (a path or a command name) as it is
+#                           instead of a venv; it must already hold
+#                           examples/quickstart/requirements.txt
+#   BATCHIP_DEMO_STACK      the stack name (default: demo)
+#   BATCHIP_PULUMI_ROUTES   passed on to scripts/pulumi-cli.sh (which routes it tries)
+#
+# Exit status: 0 done; 3 no Pulumi toolchain could be had (scripts/pulumi-cli.sh
+# failed); 2 BATCHIP_DEMO_PYTHON lacks the requirements; anything else: the failing
+# step's status.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 QUICKSTART="$ROOT/examples/quickstart"
-CLI_ROOT="${BATCHIP_PULUMI_CLI_ROOT:-$ROOT/.pulumi-cli}"
-INSTALL_URL="${PULUMI_INSTALL_URL:-https://get.pulumi.com}"
 STACK="${BATCHIP_DEMO_STACK:-demo}"
 VENV="${BATCHIP_DEMO_VENV:-$ROOT/.venv-demo}"
 
@@ -38,137 +44,10 @@ HW_PROJECT_ID=0123456789abcdef0123456789abcdef
 
 say() { printf '==> %s\n' "$*"; }
 
-# -- 1. the pulumi CLI (before anything is created or started) -------------------------
-PULUMI=""
-find_pulumi() {
-  if command -v pulumi >/dev/null 2>&1; then
-    PULUMI="$(command -v pulumi)"
-    return 0
-  fi
-  local candidate
-  for candidate in "$CLI_ROOT/bin/pulumi" "$CLI_ROOT/pulumi"; do
-    if [ -x "$candidate" ]; then
-      PULUMI="$candidate"
-      return 0
-    fi
-  done
-  return 1
-}
-
-FETCH_PROBLEM=""
-fetch_pulumi() {
-  say "no pulumi CLI on PATH: fetching it for this demo into $CLI_ROOT"
-  mkdir -p "$CLI_ROOT"
-  printf '*\n' >"$CLI_ROOT/.gitignore"
-  local installer="$CLI_ROOT/install.sh"
-  if command -v curl >/dev/null 2>&1; then
-    if ! curl -fsSL --connect-timeout 15 --max-time 300 -o "$installer" "$INSTALL_URL"; then
-      FETCH_PROBLEM="could not download Pulumi's installer from $INSTALL_URL"
-      return 1
-    fi
-  elif command -v wget >/dev/null 2>&1; then
-    if ! wget -q -T 15 -O "$installer" "$INSTALL_URL"; then
-      FETCH_PROBLEM="could not download Pulumi's installer from $INSTALL_URL"
-      return 1
-    fi
-  else
-    FETCH_PROBLEM="neither curl nor wget is installed to download Pulumi's installer"
-    return 1
-  fi
-  if ! sh "$installer" --install-root "$CLI_ROOT" --no-edit-path; then
-    FETCH_PROBLEM="Pulumi's installer ($INSTALL_URL) failed: it downloads the CLI from get.pulumi.com"
-    return 1
-  fi
-  find_pulumi || {
-    FETCH_PROBLEM="Pulumi's installer ran but left no pulumi binary in $CLI_ROOT/bin"
-    return 1
-  }
-}
-
-missing_cli() {
-  cat >&2 <<EOF
-
-error: this demo needs the Pulumi CLI (\`pulumi\`), which is not on PATH, and
-fetching it failed: $FETCH_PROBLEM
-(this machine may have no internet access beyond package registries).
-
-Install the CLI, then run this script again; any of:
-  - curl -fsSL https://get.pulumi.com | sh          (installs into ~/.pulumi/bin)
-  - brew install pulumi/tap/pulumi                  (macOS or Linux with Homebrew)
-  - a release archive from https://github.com/pulumi/pulumi/releases
-    (e.g. pulumi-v3.x-linux-x64.tar.gz): unpack it and put its pulumi/ folder on PATH,
-    or into $CLI_ROOT/bin/, where this script looks too
-See https://www.pulumi.com/docs/install/.
-
-The quickstart also needs Pulumi's \`random\` resource plugin, which \`pulumi\`
-downloads from GitHub the first time (the version matching the pulumi-random
-package, e.g. \`pulumi plugin install resource random v4.21.4\`); offline, install it
-from a downloaded archive with
-  pulumi plugin install resource random v<version> --file pulumi-resource-random-v<version>-linux-amd64.tar.gz
-Nothing was started; nothing to clean up.
-EOF
-  exit 3
-}
-
-if ! find_pulumi; then
-  fetch_pulumi || missing_cli
-fi
-say "pulumi CLI: $PULUMI ($("$PULUMI" version 2>/dev/null || echo 'version unknown'))"
-
-# -- 2. Python with the package, its emulator and pulumi-random ------------------------
-if [ -n "${BATCHIP_DEMO_PYTHON:-}" ]; then
-  PY="$BATCHIP_DEMO_PYTHON"
-  if ! "$PY" -c 'import pulumi_batchip.emulator, pulumi_random, werkzeug' 2>/dev/null; then
-    echo "error: BATCHIP_DEMO_PYTHON=$PY cannot import pulumi_batchip.emulator," \
-      "pulumi_random and werkzeug; run: (cd examples/quickstart &&" \
-      "$PY -m pip install -r requirements.txt), or unset it to use .venv-demo" >&2
-    exit 2
-  fi
-  say "Python: $PY (BATCHIP_DEMO_PYTHON, used as it is)"
-else
-  if [ ! -x "$VENV/bin/python" ]; then
-    say "creating $VENV"
-    "${PYTHON:-python3}" -m venv "$VENV"
-    printf '*\n' >"$VENV/.gitignore"
-  fi
-  PY="$VENV/bin/python"
-  say "installing examples/quickstart/requirements.txt into $VENV"
-  # Relative paths in requirements.txt (the repository itself) are relative to it.
-  (cd "$QUICKSTART" && "$PY" -m pip install --quiet --disable-pip-version-check -r requirements.txt)
-fi
-
-# -- 3. the random plugin the quickstart's pulumi-random needs ------------------------
-RANDOM_VERSION="$("$PY" -c 'import importlib.metadata as m; print(m.version("pulumi-random"))')"
-has_random_plugin() {
-  "$PULUMI" plugin ls --json 2>/dev/null | "$PY" -c '
-import json, sys
-want = sys.argv[1].lstrip("v")
-try:
-    plugins = json.load(sys.stdin) or []
-except ValueError:
-    sys.exit(1)
-sys.exit(0 if any(p.get("name") == "random" and p.get("kind") == "resource"
-                  and str(p.get("version", "")).lstrip("v") == want for p in plugins) else 1)
-' "$RANDOM_VERSION"
-}
-if ! has_random_plugin; then
-  say "installing Pulumi's random resource plugin v$RANDOM_VERSION"
-  if ! "$PULUMI" plugin install resource random "v$RANDOM_VERSION"; then
-    cat >&2 <<EOF
-
-error: the quickstart needs Pulumi's \`random\` resource plugin v$RANDOM_VERSION (for the
-pulumi-random package) and \`pulumi plugin install resource random v$RANDOM_VERSION\`
-could not download it (from GitHub; no internet access?). Install it where there is
-access, or from a downloaded archive:
-  pulumi plugin install resource random v$RANDOM_VERSION --file pulumi-resource-random-v$RANDOM_VERSION-linux-amd64.tar.gz
-(archives: https://github.com/pulumi/pulumi-random/releases), then run this script again.
-Nothing was started; nothing to clean up.
-EOF
-    exit 3
-  fi
-fi
-
-# -- 4. a scratch folder, the emulator, and clean-up on every exit ---------------------
+# -- 0. a scratch folder, and clean-up on every exit -----------------------------------
+# Pulumi writes to its home (PULUMI_HOME, default ~/.pulumi) from the first command on,
+# even for `pulumi version` (a log in logs/): it gets one of its own, in the scratch
+# folder, before any `pulumi` runs (scripts/pulumi-cli.sh runs some too).
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/batchip-demo.XXXXXX")"
 EMU_PID=""
 cleanup() {
@@ -191,7 +70,59 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+mkdir -p "$WORK/pulumi-home"
+export PULUMI_HOME="$WORK/pulumi-home"
 
+# -- 1. the Pulumi toolchain (before anything is installed or started) -----------------
+# scripts/pulumi-cli.sh reports its progress on stderr (passed through) and prints the
+# toolchain's directory as its last stdout line.
+say "Pulumi toolchain (scripts/pulumi-cli.sh)"
+CLI_STATUS=0
+CLI_OUT="$(bash "$ROOT/scripts/pulumi-cli.sh" </dev/null)" || CLI_STATUS=$?
+PULUMI_DIR="$(printf '%s\n' "$CLI_OUT" | tail -n 1)"
+if [ "$CLI_STATUS" -ne 0 ] || [ -z "$PULUMI_DIR" ] || [ ! -x "$PULUMI_DIR/pulumi" ]; then
+  cat >&2 <<EOF
+
+error: this demo needs a Pulumi toolchain and scripts/pulumi-cli.sh could not provide
+one (exit status $CLI_STATUS; its messages are above). Install the Pulumi CLI
+(https://www.pulumi.com/docs/install/), or install Go (https://go.dev/dl/) so that
+scripts/pulumi-cli.sh can build it from its Go modules, then run this script again.
+Nothing was started; nothing to clean up.
+EOF
+  exit 3
+fi
+export PATH="$PULUMI_DIR:$PATH"
+PULUMI="$PULUMI_DIR/pulumi"
+say "pulumi CLI: $PULUMI ($("$PULUMI" version 2>/dev/null || echo 'version unknown'))"
+
+# -- 2. Python with the package and its emulator ---------------------------------------
+if [ -n "${BATCHIP_DEMO_PYTHON:-}" ]; then
+  PY="$BATCHIP_DEMO_PYTHON"
+  case "$PY" in  # absolute: Pulumi runs it from another folder
+    /*) ;;
+    */*) PY="$(cd "$(dirname "$PY")" && pwd)/$(basename "$PY")" ;;
+    *) PY="$(command -v "$PY" || echo "$PY")" ;;
+  esac
+  if ! "$PY" -c 'import pulumi, pulumi_batchip.emulator, werkzeug' 2>/dev/null; then
+    echo "error: BATCHIP_DEMO_PYTHON=$PY cannot import pulumi, pulumi_batchip.emulator" \
+      "and werkzeug; run: (cd examples/quickstart &&" \
+      "$PY -m pip install -r requirements.txt), or unset it to use .venv-demo" >&2
+    exit 2
+  fi
+  say "Python: $PY (BATCHIP_DEMO_PYTHON, used as it is)"
+else
+  if [ ! -x "$VENV/bin/python" ]; then
+    say "creating $VENV"
+    "${PYTHON:-python3}" -m venv "$VENV"
+    printf '*\n' >"$VENV/.gitignore"
+  fi
+  PY="$VENV/bin/python"
+  say "installing examples/quickstart/requirements.txt into $VENV"
+  # Relative paths in requirements.txt (the repository itself) are relative to it.
+  (cd "$QUICKSTART" && "$PY" -m pip install --quiet --disable-pip-version-check -r requirements.txt)
+fi
+
+# -- 3. the emulator -------------------------------------------------------------------
 "$PY" -m pulumi_batchip.emulator --port 0 >"$WORK/emulator.out" 2>"$WORK/emulator.log" &
 EMU_PID=$!
 URL=""
@@ -229,9 +160,10 @@ if when == "after destroy" and (secondary or eips):
 EOF
 }
 
-# -- 5. Pulumi: the project and the Python it runs ------------------------------------
-# Pulumi.yaml sets no virtualenv: Pulumi runs the `python3` first on PATH (or
-# $PULUMI_PYTHON_CMD), for the program and for the dynamic provider alike.
+# -- 4. Pulumi: the project, the Python it runs, its state -----------------------------
+# Pulumi.yaml sets no virtualenv: Pulumi runs $PULUMI_PYTHON_CMD (or the `python3`
+# first on PATH) for the program and for the dynamic provider alike. The shims go
+# before the toolchain's directory, which may be one holding another python3.
 mkdir -p "$WORK/bin" "$WORK/state" "$WORK/quickstart"
 for name in python3 python; do
   printf '#!/bin/sh\nexec "%s" "$@"\n' "$PY" >"$WORK/bin/$name"
@@ -241,8 +173,10 @@ export PATH="$WORK/bin:$PATH"
 export PULUMI_PYTHON_CMD="$WORK/bin/python3"
 export PULUMI_BACKEND_URL="file://$WORK/state"
 export PULUMI_CONFIG_PASSPHRASE=""
-unset PULUMI_CONFIG_PASSPHRASE_FILE
+unset PULUMI_CONFIG_PASSPHRASE_FILE PULUMI_ACCESS_TOKEN
 export PULUMI_SKIP_UPDATE_CHECK=true
+# Offline: never try to download a plugin (the quickstart needs none).
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 
 cp "$QUICKSTART/Pulumi.yaml" "$QUICKSTART/__main__.py" "$WORK/quickstart/"
 cd "$WORK/quickstart"
@@ -251,11 +185,14 @@ pulumi_() { "$PULUMI" "$@" --non-interactive; }
 
 say "pulumi stack init $STACK (file backend in $WORK/state)"
 pulumi_ stack init "$STACK"
-pulumi_ config set baiducloud:accessKey "$BCE_AK"
+# Pulumi records the whole stack config as the inputs of the default
+# `pulumi:providers:pulumi-python` provider in the state: every credential is set as
+# a secret, so the state holds it encrypted, never in plain text.
+pulumi_ config set --secret baiducloud:accessKey "$BCE_AK"
 pulumi_ config set --secret baiducloud:secretKey "$BCE_SK"
 pulumi_ config set baiducloud:region bj
 pulumi_ config set batchip:bccEndpoint "$URL"
-pulumi_ config set huaweicloud:accessKey "$HW_AK"
+pulumi_ config set --secret huaweicloud:accessKey "$HW_AK"
 pulumi_ config set --secret huaweicloud:secretKey "$HW_SK"
 pulumi_ config set huaweicloud:region cn-north-4
 pulumi_ config set huaweicloud:projectId "$HW_PROJECT_ID"
@@ -265,12 +202,33 @@ say "pulumi up --yes"
 pulumi_ up --yes
 emulator_holds "after up"
 
+# What the secrets above are for: the state (as `pulumi stack export` shows it) holds
+# no credential in plain text.
+pulumi_ stack export | "$PY" -c '
+import sys
+state = sys.stdin.read()
+leaked = [n for n, v in zip(sys.argv[1::2], sys.argv[2::2]) if v in state]
+if leaked:
+    sys.exit("error: the state holds credentials in plain text: " + ", ".join(leaked))
+print("==> the state holds no credential in plain text")
+' baiducloud:accessKey "$BCE_AK" baiducloud:secretKey "$BCE_SK" \
+  huaweicloud:accessKey "$HW_AK" huaweicloud:secretKey "$HW_SK"
+
 say "pulumi stack output"
 pulumi_ stack output
+
+NGINX_CONF="$(pulumi_ stack output nginx_conf)"
+say "the nginx file the stack wrote ($NGINX_CONF):"
+cat "$NGINX_CONF"
 
 say "pulumi destroy --yes"
 pulumi_ destroy --yes
 emulator_holds "after destroy"
+if [ -e "$NGINX_CONF" ]; then
+  echo "error: destroy left the nginx file behind: $NGINX_CONF" >&2
+  exit 1
+fi
+say "nginx file removed"
 
 say "pulumi stack rm --yes $STACK"
 pulumi_ stack rm --yes "$STACK"

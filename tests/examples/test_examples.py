@@ -1,16 +1,19 @@
 """Every example program runs under ``pulumi.runtime.set_mocks``: the resource graph it
 builds is asserted (our resources get the right inputs, the other providers' resources
-get our outputs, the stack exports them), and the quickstart's own resources are also
-driven through the real provider server against the emulator, as ``pulumi up`` and
-``pulumi destroy`` would (DESIGN.md §6.3, §6.4).
+get our outputs, the stack exports them), and the quickstart's own resources (ours
+and its small config-file resource) are also driven through the real provider server,
+ours against the emulator, as ``pulumi up`` and ``pulumi destroy`` would (DESIGN.md
+§6.3, §6.4).
 
-No plugin binary is needed: under mocks, pulumi-random, pulumi-cloudflare and
-pulumi-huaweicloud are only Python packages that register resources.
+No plugin binary is needed: under mocks, pulumi-cloudflare and pulumi-huaweicloud are
+only Python packages that register resources.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
+import re
 import runpy
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,6 +23,7 @@ import pulumi
 import pytest
 import yaml
 from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.proto import provider_pb2
 
 from pulumi_batchip.emulator import (
     DEFAULT_BCE_CREDENTIALS,
@@ -34,8 +38,8 @@ from ..engine.harness import EngineResource, ProviderProcess, _unwrap_secrets
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SECONDARY_IP_SET = "pulumi-python:dynamic/batchip:SecondaryIpSet"
 EIP_BATCH = "pulumi-python:dynamic/batchip:EipBatch"
-RANDOM_SHUFFLE = "random:index/randomShuffle:RandomShuffle"
-RANDOM_PET = "random:index/randomPet:RandomPet"
+# A dynamic resource whose provider class is defined in the program itself.
+DYNAMIC_RESOURCE = "pulumi-python:dynamic:Resource"
 CLOUDFLARE_RECORD = "cloudflare:index/dnsRecord:DnsRecord"
 HW_BANDWIDTH = "huaweicloud:Vpc/bandwidth:Bandwidth"
 HW_RECORDSET = "huaweicloud:Dns/recordset:Recordset"
@@ -101,11 +105,6 @@ class CloudMocks(pulumi.runtime.Mocks):
             outputs.update(
                 batch_id=resource_id, eip_ids=ids, public_ips=ips, bandwidth_ids=bandwidth_ids
             )
-        elif args.typ == RANDOM_SHUFFLE:
-            picked = list(reversed(inputs["inputs"]))
-            outputs["results"] = picked[: int(inputs.get("resultCount") or len(picked))]
-        elif args.typ == RANDOM_PET:
-            resource_id = "quick-otter"
         elif args.typ == HW_BANDWIDTH:
             resource_id = "5b0c5a43-bw-shared"
             outputs["share_type"] = "WHOLE"
@@ -173,11 +172,30 @@ CONFIGS: dict[str, dict[str, str]] = {
     },
     "huawei-shared-bandwidth": {},
 }
-PROVIDER_PACKAGES = {
-    "quickstart": "pulumi-random",
+# The other providers' packages each example needs (None: Pulumi dynamic resources
+# only, so no provider plugin either).
+PROVIDER_PACKAGES: dict[str, str | None] = {
+    "quickstart": None,
     "baidu-ipv6-dns": "pulumi-cloudflare",
     "huawei-shared-bandwidth": "pulumi-huaweicloud",
 }
+
+
+def requirement_names(requirements: str) -> set[str]:
+    """The distributions a requirements.txt names (``-e ../..`` is this package)."""
+    names = set()
+    for line in requirements.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if line.startswith("-e"):
+            assert "../.." in line, line
+            names.add("pulumi-batchip")
+            continue
+        match = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", line)
+        assert match, line
+        names.add(match.group(0).lower().replace("_", "-"))
+    return names
 
 
 def example_dirs() -> list[str]:
@@ -197,10 +215,28 @@ def test_example_is_a_python_pulumi_project(example: str) -> None:
     assert runtime["options"]["toolchain"] == "pip"
     requirements = (folder / "requirements.txt").read_text()
     assert "pulumi-batchip" in requirements or "../..[emulator]" in requirements
-    assert PROVIDER_PACKAGES[example] in requirements
+    names = requirement_names(requirements)
+    assert {"pulumi", "pulumi-batchip"} <= names
+    # Exactly the provider packages it needs, none it does not (the quickstart: none).
+    provider = PROVIDER_PACKAGES[example]
+    assert names - {"pulumi", "pulumi-batchip"} == ({provider} if provider else set())
     readme = (folder / "README.md").read_text()
     assert "## Configuration" in readme
     assert "## Cost" in readme
+
+
+@pytest.mark.parametrize("example", sorted(CONFIGS))
+def test_example_registers_only_resources_of_its_provider_packages(example: str) -> None:
+    # What PROVIDER_PACKAGES says is what the program does: resources of that package
+    # (its plugin then needed by `pulumi up`) or, for None, Python dynamic ones only.
+    run = run_example(example, CONFIGS[example])
+    packages = {
+        r.typ.split(":")[2] if r.typ.startswith("pulumi:providers:") else r.typ.split(":")[0]
+        for r in run.resources
+    }
+    packages -= {"pulumi", "pulumi-python"}
+    provider = PROVIDER_PACKAGES[example]
+    assert {f"pulumi-{p}" for p in packages} == ({provider} if provider else set())
 
 
 @pytest.mark.parametrize("example", sorted(CONFIGS))
@@ -237,25 +273,49 @@ def test_quickstart_graph() -> None:
         "name": "quickstart-edge",
     }
 
-    private_ips = ["192.168.0.10", "192.168.0.11"]
-    public_ips = ["203.0.113.10", "203.0.113.11", "203.0.113.12"]
-    shuffle = run.one(RANDOM_SHUFFLE, "ingress-pick")
-    assert shuffle["inputs"] == public_ips
-    assert shuffle["resultCount"] == 1
-    pet = run.one(RANDOM_PET, "deployment-name")
-    assert pet["keepers"] == {"addresses": ",".join(private_ips + public_ips)}
+    # Our outputs (the mocks' addresses) feed the nginx file, a dynamic resource of
+    # the program's own.
+    nginx = run.one(DYNAMIC_RESOURCE, "ingress-nginx")
+    assert nginx["path"] == os.path.abspath("ingress-nginx.conf")
+    assert nginx["content"] == QUICKSTART_NGINX
+    assert set(nginx) == {"path", "content", "__provider"}
 
-    assert run.outputs["private_ips"] == private_ips
-    assert run.outputs["public_ips"] == public_ips
+    assert run.outputs["private_ips"] == ["192.168.0.10", "192.168.0.11"]
+    assert run.outputs["public_ips"] == ["203.0.113.10", "203.0.113.11", "203.0.113.12"]
     assert run.outputs["eip_ids"] == ["edge-eip-0", "edge-eip-1", "edge-eip-2"]
     assert run.outputs["bandwidth_ids"] == ["edge-bw-0", "edge-bw-1", "edge-bw-2"]
-    assert run.outputs["ingress_ip"] == public_ips[-1]  # the mock "shuffles" by reversing
-    assert run.outputs["deployment_name"] == "quick-otter"
+    assert run.outputs["nginx_conf"] == os.path.abspath("ingress-nginx.conf")
+    assert set(run.outputs) == {
+        "private_ips",
+        "eip_ids",
+        "public_ips",
+        "bandwidth_ids",
+        "nginx_conf",
+    }
 
 
-def test_quickstart_instance_id_from_config() -> None:
-    run = run_example("quickstart", {"instanceId": "i-other"})
+# The quickstart's nginx snippet for the mocks' addresses.
+QUICKSTART_NGINX = """\
+# Managed by Pulumi (batchip-quickstart): do not edit.
+upstream app {
+    server 192.168.0.10:8080;
+    server 192.168.0.11:8080;
+}
+geo $from_edge {
+    default 0;
+    203.0.113.10 1;
+    203.0.113.11 1;
+    203.0.113.12 1;
+}
+"""
+
+
+def test_quickstart_instance_id_and_nginx_path_from_config() -> None:
+    run = run_example("quickstart", {"instanceId": "i-other", "nginxConf": "conf/ingress.conf"})
     assert run.one(SECONDARY_IP_SET)["instance_id"] == "i-other"
+    # Made absolute, so the program and the provider process agree on it.
+    assert run.one(DYNAMIC_RESOURCE)["path"] == os.path.abspath("conf/ingress.conf")
+    assert run.outputs["nginx_conf"] == os.path.abspath("conf/ingress.conf")
 
 
 def _resource_inputs(run: Run, typ: str, name: str) -> dict[str, Any]:
@@ -301,6 +361,36 @@ def test_quickstart_resources_up_and_destroy_against_the_emulator(
     state = admin.state()
     assert state["bcc"]["instances"]["i-DhjUXmSA"]["secondary"]["ipv4"] == []
     assert state["eip"]["publicips"] == {}
+
+
+def test_quickstart_config_file_written_updated_and_removed(tmp_path: Path) -> None:
+    """The quickstart's ConfigFile through the real provider server, with the provider
+    the program pickles (by value: its class lives in __main__): `pulumi up` writes the
+    file, a changed content rewrites it in place, `pulumi destroy` removes it."""
+    conf = tmp_path / "ingress-nginx.conf"
+    run = run_example("quickstart", {"nginxConf": str(conf)})
+    inputs = _resource_inputs(run, DYNAMIC_RESOURCE, "ingress-nginx")
+    with ProviderProcess() as server:
+        server.configure({})
+        nginx = EngineResource(server, DYNAMIC_RESOURCE, "ingress-nginx")
+        assert nginx.up(inputs) == "create"
+        assert nginx.id == str(conf)
+        assert conf.read_text() == QUICKSTART_NGINX
+        assert nginx.outputs["content"] == QUICKSTART_NGINX
+
+        # A new address: the provider has no diff of its own (DIFF_UNKNOWN), so the
+        # engine diffs the inputs itself, finds `content` changed and calls Update.
+        changed = dict(inputs, content=QUICKSTART_NGINX.replace("192.168.0.11", "192.168.0.12"))
+        checked = nginx.check(changed)
+        diff = server.diff(nginx.id, nginx.urn, nginx.outputs, checked, nginx.inputs)
+        assert diff.changes == provider_pb2.DiffResponse.DIFF_UNKNOWN
+        nginx.outputs = server.update(nginx.id, nginx.urn, nginx.outputs, checked, nginx.inputs)
+        nginx.inputs = checked
+        assert "server 192.168.0.12:8080;" in conf.read_text()
+        assert nginx.outputs["content"] == conf.read_text()
+
+        nginx.destroy()
+    assert not conf.exists()
 
 
 # -- baidu-ipv6-dns ---------------------------------------------------------------------
