@@ -6,11 +6,12 @@ Run it with ``bash scripts/demo.sh`` from the repository root, or see README.md.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CreateResult, ResourceProvider, UpdateResult
+from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
 
 import pulumi_batchip as batchip
 
@@ -64,14 +65,17 @@ class ConfigFileProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         return CreateResult(id_=props["path"], outs=self._write(props))
 
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        # A new path is another file: write it, then remove the old one (replace).
+        changed = [k for k in ("path", "content") if olds.get(k) != news.get(k)]
+        return DiffResult(changes=bool(changed), replaces=[k for k in changed if k == "path"])
+
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         return UpdateResult(outs=self._write(news))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.remove(props["path"])
-        except FileNotFoundError:
-            pass
 
 
 class ConfigFile(pulumi.dynamic.Resource):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 
@@ -60,6 +61,7 @@ def test_kill_9_mid_create(stack: Stack, cloud: Admin) -> None:
     assert held(cloud)[1] > 0, "no EIP appeared before the kill"
     os.killpg(running.pid, signal.SIGKILL)  # pulumi, its language host and providers
     running.wait(timeout=30)
+    printed = running.stdout.read()
     running.stdout.close()
     time.sleep(3)  # jobs already accepted by the cloud finish on their own
     left = cloud.state()["eip"]["publicips"]
@@ -71,6 +73,9 @@ def test_kill_9_mid_create(stack: Stack, cloud: Admin) -> None:
         if tag.startswith("pulumi-batchip-batch*")
     }
     assert len(batch_tags) == 1  # every leftover EIP names the one lost batch
+    # ... and that batch id reached the user's terminal before the kill.
+    announced = re.findall(r"batchip: EipBatch (\S+): creating 120 EIPs", printed)
+    assert announced and set(announced) == batch_tags, printed
 
     exported = stack.export()["deployment"]
     pending = exported.get("pending_operations") or []

@@ -83,3 +83,28 @@ def test_plain_access_keys_show_in_export(stack: Stack, cloud: Admin) -> None:
     assert "emulator-bce-sk" not in exported and "emulator-hw-sk" not in exported
     stack.destroy()
     assert held(cloud) == (0, 0)
+
+
+def test_credentials_from_the_environment_never_reach_state(stack: Stack, cloud: Admin) -> None:
+    stack.write_program(
+        """
+        import pulumi, pulumi_batchip as batchip
+        edge = batchip.EipBatch("edge", count=1, bandwidth={"size": 5, "share_type": "PER"})
+        pulumi.export("ids", edge.eip_ids)
+        """
+    )
+    stack.run("stack", "init", stack.name)
+    stack.config_set("batchip:eipEndpoint", cloud.url)
+    stack.env.update(
+        HW_ACCESS_KEY="emulator-hw-ak",
+        HW_SECRET_KEY="emulator-hw-sk",
+        HW_REGION_NAME="cn-north-4",
+        HW_PROJECT_ID="0123456789abcdef0123456789abcdef",
+    )
+    stack.up()
+    assert len(stack.outputs()["ids"]) == 1
+    exported = json.dumps(stack.export())
+    for credential in CREDENTIALS:
+        assert credential not in exported
+    stack.destroy()
+    assert held(cloud) == (0, 0)

@@ -23,7 +23,6 @@ import pulumi
 import pytest
 import yaml
 from pulumi.runtime import settings as runtime_settings
-from pulumi.runtime.proto import provider_pb2
 
 from pulumi_batchip.emulator import (
     DEFAULT_BCE_CREDENTIALS,
@@ -366,7 +365,8 @@ def test_quickstart_resources_up_and_destroy_against_the_emulator(
 def test_quickstart_config_file_written_updated_and_removed(tmp_path: Path) -> None:
     """The quickstart's ConfigFile through the real provider server, with the provider
     the program pickles (by value: its class lives in __main__): `pulumi up` writes the
-    file, a changed content rewrites it in place, `pulumi destroy` removes it."""
+    file, a changed content rewrites it in place, a new path replaces it, `pulumi
+    destroy` removes it."""
     conf = tmp_path / "ingress-nginx.conf"
     run = run_example("quickstart", {"nginxConf": str(conf)})
     inputs = _resource_inputs(run, DYNAMIC_RESOURCE, "ingress-nginx")
@@ -378,19 +378,22 @@ def test_quickstart_config_file_written_updated_and_removed(tmp_path: Path) -> N
         assert conf.read_text() == QUICKSTART_NGINX
         assert nginx.outputs["content"] == QUICKSTART_NGINX
 
-        # A new address: the provider has no diff of its own (DIFF_UNKNOWN), so the
-        # engine diffs the inputs itself, finds `content` changed and calls Update.
+        # Nothing changed: no diff.
+        assert nginx.up(inputs) == "same"
+        # A new address: the content changes in place.
         changed = dict(inputs, content=QUICKSTART_NGINX.replace("192.168.0.11", "192.168.0.12"))
-        checked = nginx.check(changed)
-        diff = server.diff(nginx.id, nginx.urn, nginx.outputs, checked, nginx.inputs)
-        assert diff.changes == provider_pb2.DiffResponse.DIFF_UNKNOWN
-        nginx.outputs = server.update(nginx.id, nginx.urn, nginx.outputs, checked, nginx.inputs)
-        nginx.inputs = checked
+        assert nginx.up(changed) == "update"
         assert "server 192.168.0.12:8080;" in conf.read_text()
         assert nginx.outputs["content"] == conf.read_text()
 
+        # A new path is another file: the new one is written, then the old one removed.
+        moved = tmp_path / "moved.conf"
+        assert nginx.up(dict(changed, path=str(moved))) == "replace"
+        assert moved.read_text() == nginx.outputs["content"]
+        assert not conf.exists()
+
         nginx.destroy()
-    assert not conf.exists()
+    assert not moved.exists()
 
 
 # -- baidu-ipv6-dns ---------------------------------------------------------------------
