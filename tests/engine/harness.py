@@ -389,8 +389,15 @@ class EngineResource:
             return self._note("create")
         assert self.id is not None
         diff = self.provider.diff(self.id, self.urn, self.outputs, checked, self.inputs)
-        if diff.changes != provider_pb2.DiffResponse.DIFF_SOME:
+        if diff.changes == provider_pb2.DiffResponse.DIFF_UNKNOWN:
+            # A provider without a diff of its own: the engine compares the old and
+            # new inputs itself and updates in place when they differ.
+            if checked == self.inputs:
+                return self._note("same")
+        elif diff.changes != provider_pb2.DiffResponse.DIFF_SOME:
             return self._note("same")
+        # Pulumi's default order is create-then-delete; deleteBeforeReplace flips it
+        # (both orders seen with the real CLI in tests/e2e/test_lifecycle.py).
         if diff.replaces:
             old = (self.id, dict(self.outputs), dict(self.inputs))
             if diff.deleteBeforeReplace:
