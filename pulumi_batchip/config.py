@@ -1,4 +1,4 @@
-"""Settings and credential resolution (DESIGN.md §3).
+"""Settings and credential resolution (README, "Configuration").
 
 Order: resource argument (region/project only) > Pulumi stack config > environment.
 The dynamic provider gets the whole stack config in ``configure()``; the environment

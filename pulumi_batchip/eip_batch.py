@@ -134,7 +134,7 @@ def _check_tags(raw: object, f: Failures) -> dict[str, Any] | None:
 
 
 def check_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], Failures]:
-    """Every rule of DESIGN.md §4 as failures on the offending property; unknown-safe."""
+    """Every input rule of the README as failures on the offending property; unknown-safe."""
     f = Failures()
     out: dict[str, Any] = {}
     count = news.get("count")

@@ -1,7 +1,7 @@
 """The shared HTTP layer: one client factory, one retry policy, error decoding.
 
 Retries use tenacity (well kept, typed, and it lets tests inject the sleep function so
-no test really waits). What is retried (DESIGN.md §4):
+no test really waits). What is retried (README, "Errors, throttling and retries"):
 
 - throttling (HTTP 429, BCE rate-limit codes, Huawei ``APIGW.0308``) and 5xx / busy
   answers, for idempotent calls; throttling also for non-idempotent ones, because a

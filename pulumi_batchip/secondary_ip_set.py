@@ -78,7 +78,7 @@ def _check_address_list(value: object, ipv6: object, failures: Failures) -> list
 
 
 def check_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], Failures]:
-    """Every rule of DESIGN.md §4, as failures on the offending property. Unknown
+    """Every input rule of the README, as failures on the offending property. Unknown
     values (preview) pass through untouched."""
     failures = Failures()
     inputs: dict[str, Any] = {}
@@ -430,7 +430,7 @@ def _plan(owned: list[str], desired: _Desired) -> tuple[list[str], list[str], li
 
 
 def _token() -> str:
-    # One token per operation, reused by every retry of that call (DESIGN.md §4).
+    # One token per operation, reused by every retry of that call (docs/design.md §3).
     return str(uuid.uuid4())
 
 

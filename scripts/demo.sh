@@ -35,7 +35,7 @@ QUICKSTART="$ROOT/examples/quickstart"
 STACK="${BATCHIP_DEMO_STACK:-demo}"
 VENV="${BATCHIP_DEMO_VENV:-$ROOT/.venv-demo}"
 
-# The emulator's default credentials and project id (DESIGN.md §5).
+# The emulator's default credentials and project id (README, "The emulator").
 BCE_AK=emulator-bce-ak
 BCE_SK=emulator-bce-sk
 HW_AK=emulator-hw-ak

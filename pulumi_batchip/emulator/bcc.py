@@ -38,7 +38,7 @@ from .app import ApiError
 DEFAULT_INSTANCE_ID = "i-DhjUXmSA"
 DEFAULT_IPV4_SUBNET = "192.168.0.0/24"
 DEFAULT_IPV6_SUBNET = "2400:da00:e003:0:219::/80"
-# Over 64 GB: the ENI rule gives 40 secondary addresses per family (DESIGN §5 wants 40).
+# Over 64 GB: the ENI rule gives 40 secondary addresses per family (the README promises 40).
 DEFAULT_MEMORY_GB = 128
 DEFAULT_REBOOT_SECONDS = 0.5
 TOKEN_TTL_SECONDS = 24 * 3600.0

@@ -1,6 +1,6 @@
 """Fault rules: what the emulator does wrong on purpose, and when.
 
-A rule (DESIGN.md §5)::
+A rule (README, "The emulator")::
 
     {"operation": "BatchAddIp", "action": "throttle", "times": 2, "after": 0}
 

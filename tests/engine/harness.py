@@ -49,7 +49,7 @@ class CheckFailed(Exception):
 
 
 # -- secret hygiene ----------------------------------------------------------------------
-# Credential names in stack config and in the provider's environment (DESIGN.md §3).
+# Credential names in stack config and in the provider's environment (README, "Configuration").
 CREDENTIAL_CONFIG_KEYS = (
     "baiducloud:accessKey",
     "baiducloud:secretKey",

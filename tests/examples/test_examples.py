@@ -2,8 +2,7 @@
 builds is asserted (our resources get the right inputs, the other providers' resources
 get our outputs, the stack exports them), and the quickstart's own resources (ours
 and its small config-file resource) are also driven through the real provider server,
-ours against the emulator, as ``pulumi up`` and ``pulumi destroy`` would (DESIGN.md
-§6.3, §6.4).
+ours against the emulator, as ``pulumi up`` and ``pulumi destroy`` would (docs/design.md §5).
 
 No plugin binary is needed: under mocks, pulumi-cloudflare and pulumi-huaweicloud are
 only Python packages that register resources.
