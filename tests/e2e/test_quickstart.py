@@ -8,6 +8,7 @@ import json
 import pickle
 import shutil
 from pathlib import Path
+from typing import Any
 
 from ..conftest import Admin
 from .conftest import CREDENTIALS, REPO, Stack, held, mutating_calls
@@ -108,3 +109,46 @@ def test_credentials_from_the_environment_never_reach_state(stack: Stack, cloud:
         assert credential not in exported
     stack.destroy()
     assert held(cloud) == (0, 0)
+
+
+def test_testing_kit_fails_with_the_engines_own_message(stack: Stack) -> None:
+    """BatchIpMocks' check failure reads exactly as `pulumi preview` prints it."""
+    stack.write_program("")
+    stack.init()
+    printed: set[str] = set()
+    # One resource per preview: the engine stops at the first resource that fails.
+    for program_text in (
+        'batchip.EipBatch("edge", count=5000, bandwidth={"size": 5, "share_type": "NOPE"})',
+        'batchip.SecondaryIpSet("app", instance_id="i-DhjUXmSA", count=0)',
+    ):
+        stack.write_program("import pulumi_batchip as batchip\n" + program_text + "\n")
+        preview = stack.preview(check=False)
+        assert preview.returncode != 0
+        printed.update(
+            line.split("error: ", 1)[1].strip()
+            for line in preview.stdout.splitlines()
+            if "has a problem" in line
+        )
+
+    import pulumi
+
+    import pulumi_batchip as batchip
+    from pulumi_batchip.testing import BatchIpMocks, InputCheckFailed
+
+    messages: set[str] = set()
+    for make in (
+        lambda: batchip.EipBatch("edge", count=5000, bandwidth={"size": 5, "share_type": "NOPE"}),
+        lambda: batchip.SecondaryIpSet("app", instance_id="i-DhjUXmSA", count=0),
+    ):
+        pulumi.runtime.set_mocks(BatchIpMocks(), project="p", stack="s", preview=False)
+
+        @pulumi.runtime.test  # type: ignore[misc]
+        def program(make: Any = make) -> Any:
+            return make().id
+
+        try:
+            program()
+        except InputCheckFailed as exc:
+            messages.update(str(exc).splitlines())
+    assert len(messages) == 3
+    assert messages <= printed, (messages, printed)

@@ -1,0 +1,49 @@
+"""pytest plugin (entry point ``pytest11``): the ``batchip_emulator`` fixture.
+
+It starts an emulator for the test, points the provider at it through the environment
+(endpoints, the emulator's credentials, regions, project id) for the test's duration,
+and yields the running emulator (``.url``). It needs the ``emulator`` extra:
+``pip install 'pulumi-batchip[emulator]'``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from .. import config as cfg
+
+
+@pytest.fixture
+def batchip_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    try:
+        from ..emulator import (
+            DEFAULT_BCE_CREDENTIALS,
+            DEFAULT_HW_CREDENTIALS,
+            DEFAULT_HW_PROJECT_ID,
+            EmulatorConfig,
+            start_emulator,
+        )
+    except ImportError as exc:  # the emulator extra is not installed
+        pytest.fail(
+            f"batchip_emulator needs the emulator: pip install 'pulumi-batchip[emulator]' ({exc})"
+        )
+    [(bce_ak, bce_sk)] = DEFAULT_BCE_CREDENTIALS.items()
+    [(hw_ak, hw_sk)] = DEFAULT_HW_CREDENTIALS.items()
+    # Short EIP jobs keep users' tests fast; everything else as the emulator's defaults.
+    with start_emulator(config=EmulatorConfig(job_seconds=0.2)) as emulator:
+        for (_key, variable), value in (
+            (cfg.BCC_ENDPOINT, emulator.url),
+            (cfg.BAIDU_ACCESS_KEY, bce_ak),
+            (cfg.BAIDU_SECRET_KEY, bce_sk),
+            (cfg.BAIDU_REGION, "bj"),
+            (cfg.EIP_ENDPOINT, emulator.url),
+            (cfg.HUAWEI_ACCESS_KEY, hw_ak),
+            (cfg.HUAWEI_SECRET_KEY, hw_sk),
+            (cfg.HUAWEI_REGION, "cn-north-4"),
+            (cfg.HUAWEI_PROJECT_ID, DEFAULT_HW_PROJECT_ID),
+        ):
+            monkeypatch.setenv(variable, value)
+        yield emulator
