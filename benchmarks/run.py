@@ -3,6 +3,8 @@ overhead. Run from the repository root::
 
     python -m benchmarks            # the full run (a few minutes); writes benchmarks/results/
     python -m benchmarks --quick    # small N only (the test suite's smoke test)
+    python -m benchmarks --engine cli [--quick]   # through the real Pulumi CLI instead
+                                    # (engine_cli.py; writes results/engine-cli.{md,json})
 
 Everything goes through the engine protocol: the emulator runs in this process over
 loopback, the SDK's provider server (``python -m pulumi.dynamic``) in a subprocess, and
@@ -516,6 +518,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m benchmarks",
         description="Batch resources against one request per address, and provider overhead.",
     )
+    parser.add_argument(
+        "--engine",
+        choices=("harness", "cli"),
+        default="harness",
+        help="harness: the provider server over gRPC (tests/engine/harness.py), results.*; "
+        "cli: real `pulumi up` / `pulumi destroy` (scripts/pulumi-cli.sh), engine-cli.*",
+    )
     parser.add_argument("--quick", action="store_true", help="small N only (a smoke test)")
     parser.add_argument(
         "--out",
@@ -524,13 +533,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--latency", type=float, help="emulator latency per call, s (0.02)")
     parser.add_argument("--job-seconds", type=float, help="emulator EIP job duration, s (1.0)")
-    parser.add_argument("--no-plot", action="store_true", help="skip results.png")
+    parser.add_argument("--no-plot", action="store_true", help="skip results.png (harness)")
     parser.add_argument(
         "--report-only",
         action="store_true",
-        help="rewrite results.md and results.png from the results.json in --out; run nothing",
+        help="rewrite results.md and results.png (cli: engine-cli.md) from the JSON in --out; "
+        "run nothing",
     )
     args = parser.parse_args(argv)
+    if args.engine == "cli":
+        from . import engine_cli  # imports this module: not at the top
+
+        return engine_cli.main(args)
     if args.report_only:
         out = args.out or RESULTS_DIR
         write_report(json.loads((out / "results.json").read_text()), out, plot_it=not args.no_plot)
