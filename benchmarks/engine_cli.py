@@ -190,10 +190,13 @@ class CliStack:
             "PULUMI_CONFIG_PASSPHRASE": "",
             "PULUMI_SKIP_UPDATE_CHECK": "true",
             "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-            # The program and the dynamic providers run this interpreter, whose
-            # environment holds pulumi_batchip and (through its editable install's path
-            # entry, the repository root) the benchmarks package.
+            # The program and the dynamic providers run this interpreter (which holds
+            # pulumi_batchip), with the repository root on the path for the benchmarks
+            # package (the providers are pickled by reference to its modules).
             "PULUMI_PYTHON_CMD": sys.executable,
+            "PYTHONPATH": os.pathsep.join(
+                p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p
+            ),
             "NO_COLOR": "1",
         }
         (self.dir / "Pulumi.yaml").write_text(
