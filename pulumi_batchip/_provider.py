@@ -58,7 +58,6 @@ class BatchIpProvider(ResourceProvider):
         self._lock = threading.Lock()
         self._config: dict[str, str] = {}
         self._clients: dict[Hashable, Any] = {}
-        self._instance_locks: dict[str, threading.Lock] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         # Not empty: pickle skips __setstate__ for a falsy state, and it rebuilds the runtime.
@@ -94,11 +93,18 @@ class BatchIpProvider(ResourceProvider):
         seconds = cfg.http_timeout(self.stack_config)
         return httpx.Timeout(seconds, connect=min(seconds, 10.0))
 
-    def lock_for(self, name: str) -> threading.Lock:
+    @staticmethod
+    def lock_for(name: str) -> threading.Lock:
         """A lock per cloud object (an instance), so two resources touching the same
-        VM in one ``pulumi up`` never interleave their change-and-reboot."""
-        with self._lock:
-            return self._instance_locks.setdefault(name, threading.Lock())
+        VM in one ``pulumi up`` never interleave their change-and-reboot. Module-level:
+        the server caches one provider object per exact ``__provider`` string, and
+        state written by another version pickles to another string."""
+        with _OBJECT_LOCKS_GUARD:
+            return _OBJECT_LOCKS.setdefault(name, threading.Lock())
+
+
+_OBJECT_LOCKS_GUARD = threading.Lock()
+_OBJECT_LOCKS: dict[str, threading.Lock] = {}
 
 
 def is_unknown(value: object) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -22,9 +22,11 @@ from pulumi.dynamic import (
 from . import config as cfg
 from ._provider import BatchIpProvider, Failures, coerce_int, contains_unknown, is_unknown, progress
 from .eip_operations import (
+    BATCH_TAG_KEY,
     CONCURRENCY,
     RESERVED_TAG_KEYS,
     BatchOperations,
+    EipBatchError,
     batch_tags,
 )
 from .errors import BatchIpError
@@ -37,8 +39,9 @@ CHARGE_MODES = ("bandwidth", "traffic")
 # The strictest published rules, so a tag valid here is valid in every region.
 TAG_KEY_RE = re.compile(r"^[\w-]{1,36}$")
 TAG_VALUE_RE = re.compile(r"^[\w.-]{0,43}$")
-MAX_USER_TAGS = 8  # 10 per EIP where the limit is lowest, minus our two
+MAX_USER_TAGS = 7  # 10 per EIP where the limit is lowest, minus our three
 BANDWIDTH_NAME_RE = re.compile(r"^[\w.-]{1,64}$")
+BATCH_ID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 # Changing any of these means new EIPs; count and tags change in place.
 REPLACE_KEYS = ("publicip_type", "ip_version", "enterprise_project_id", "region", "project_id")
 # A bandwidth's size changes in place (UpdateBandwidth); its other settings replace.
@@ -122,7 +125,7 @@ def _check_tags(raw: object, f: Failures) -> dict[str, Any] | None:
         f.add("tags", "must be a map of strings to strings")
         return None
     if len(raw) > MAX_USER_TAGS:
-        f.add("tags", f"at most {MAX_USER_TAGS} tags (an EIP holds 10, two are ours)")
+        f.add("tags", f"at most {MAX_USER_TAGS} tags (an EIP holds 10, three are ours)")
     for key, value in raw.items():
         if key in RESERVED_TAG_KEYS:
             f.add("tags", f"key {key!r} is reserved for pulumi-batchip")
@@ -170,7 +173,33 @@ def check_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], Failures]:
         out[key] = value
     if out.get("bandwidth") is None:
         f.add("bandwidth", "is required: BandwidthArgs(size=..., share_type='PER'|'WHOLE', ...)")
+    _check_adoption(news, out, f)
+    scope = news.get("stack_scope")
+    if isinstance(scope, str) and scope:
+        out["stack_scope"] = scope  # set by EipBatch itself: <project>/<stack>
     return out, f
+
+
+def _check_adoption(news: Mapping[str, Any], out: dict[str, Any], f: Failures) -> None:
+    batch = news.get("adopt_batch_id")
+    if batch is not None:
+        if not is_unknown(batch) and (
+            not isinstance(batch, str) or not BATCH_ID_RE.match(batch.strip())
+        ):
+            f.add("adopt_batch_id", "must be the batch id of EIPs made by pulumi-batchip (a UUID)")
+        out["adopt_batch_id"] = batch.strip() if isinstance(batch, str) else batch
+    ids = news.get("adopt_eip_ids")
+    if ids is None or is_unknown(ids):
+        if ids is not None:
+            out["adopt_eip_ids"] = ids
+        return
+    if not isinstance(ids, list) or not all(
+        is_unknown(i) or (isinstance(i, str) and i.strip()) for i in ids
+    ):
+        f.add("adopt_eip_ids", "must be a list of EIP ids (non-empty strings)")
+    elif len({i for i in ids if isinstance(i, str)}) != len(ids):
+        f.add("adopt_eip_ids", "holds an id twice")
+    out["adopt_eip_ids"] = ids
 
 
 @attrs.frozen
@@ -269,7 +298,11 @@ class EipBatchProvider(BatchIpProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         ops, settings = self._ops(props)
         batch_id = str(uuid.uuid4())
-        request = _request(props, batch_id, int(props["count"]))
+        wanted = int(props["count"])
+        if props.get("adopt_batch_id") or props.get("adopt_eip_ids"):
+            eips = self._create_adopting(ops, batch_id, props, wanted)
+            return CreateResult(batch_id, _outputs(props, settings, batch_id, eips))
+        request = _request(props, batch_id, wanted)
         progress(f"EipBatch {batch_id}: creating {request.count} EIPs")
         try:
             ids = ops.create(request, batch_id, base=0)
@@ -277,6 +310,48 @@ class EipBatchProvider(BatchIpProvider):
         except BatchIpError as exc:
             raise ops.fail_with_cleanup(batch_id, exc) from exc
         return CreateResult(batch_id, _outputs(props, settings, batch_id, _ordered(eips, [])))
+
+    def _create_adopting(
+        self, ops: BatchOperations, batch_id: str, props: Mapping[str, Any], wanted: int
+    ) -> list[PublicIp]:
+        """Existing EIPs become members of the new batch (tagged with it) instead of
+        being created; then the batch is topped up or trimmed (newest first) to count."""
+        adopted = _ordered(_adoptable(ops, props), [])
+        progress(
+            f"EipBatch {batch_id}: adopting {len(adopted)} EIPs "
+            f"({', '.join(e.id for e in adopted)}), then {wanted} in all"
+        )
+        tags = batch_tags(batch_id, dict(props.get("tags") or {}), props.get("stack_scope"))
+        done: list[str] = []
+
+        def tag(eip: PublicIp) -> None:
+            ops.client.create_tags(eip.id, tags)
+            done.append(eip.id)
+
+        try:
+            with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
+                list(pool.map(tag, adopted))
+        except BatchIpError as exc:
+            raise EipBatchError(
+                f"EipBatch adoption failed: {exc}. No EIP was created or released; "
+                f"{len(done)} of the {len(adopted)} EIPs now carry {BATCH_TAG_KEY}*{batch_id} "
+                f"({', '.join(sorted(done)) or 'none'}) and are in no state: "
+                "`python -m pulumi_batchip orphans` lists them for adoption or release."
+            ) from exc
+        keep = [e.id for e in adopted]
+        if wanted > len(adopted):
+            request = _request(props, batch_id, wanted - len(adopted))
+            progress(f"EipBatch {batch_id}: creating {request.count} EIPs")
+            try:
+                ids = ops.create(request, batch_id, base=len(adopted))
+            except BatchIpError as exc:
+                raise ops.fail_with_cleanup(batch_id, exc, keep=keep) from exc
+            return _ordered(ops.details(keep + [i for i in ids if i not in set(keep)]), keep)
+        if wanted < len(adopted):
+            doomed = adopted[wanted:]
+            progress(f"EipBatch {batch_id}: releasing the {len(doomed)} newest adopted EIPs")
+            ops.delete([e.id for e in doomed])
+        return _ordered(ops.details(keep[:wanted]), keep)
 
     # -- read -----------------------------------------------------------------------
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -385,6 +460,30 @@ class EipBatchProvider(BatchIpProvider):
         ops.delete([e.id for e in eips])
 
 
+def _adoptable(ops: BatchOperations, props: Mapping[str, Any]) -> list[PublicIp]:
+    """The EIPs the adoption inputs name, all checked before anything changes."""
+    from_batch: list[str] = []
+    if props.get("adopt_batch_id"):
+        from_batch = ops.find_ids(str(props["adopt_batch_id"]))
+        if not from_batch:
+            raise EipBatchError(
+                f"adopt_batch_id: no EIP carries {BATCH_TAG_KEY}*{props['adopt_batch_id']}; "
+                "nothing was changed"
+            )
+    named = [str(i) for i in props.get("adopt_eip_ids") or ()]
+    eips = ops.details(from_batch + [i for i in named if i not in set(from_batch)])
+    found = {e.id for e in eips}
+    if missing := [i for i in named if i not in found]:
+        raise EipBatchError(f"adopt_eip_ids: no EIP {', '.join(missing)}; nothing was changed")
+    version = int(props.get("ip_version", 4))
+    if wrong := [e.id for e in eips if e.ip_version != version]:
+        raise EipBatchError(
+            f"cannot adopt {', '.join(wrong)}: not IPv{version} like this batch; "
+            "nothing was changed"
+        )
+    return eips
+
+
 def _batch_members(ops: BatchOperations, batch_id: str, props: Mapping[str, Any]) -> list[str]:
     """The batch tag's EIPs plus those the state lists: an EIP whose tags someone
     removed is still ours to keep track of and to delete."""
@@ -407,7 +506,7 @@ def _request(props: Mapping[str, Any], batch_id: str, count: int) -> BatchCreate
             name=name,
             id=bw.get("id"),
         ),
-        tags=batch_tags(batch_id, dict(props.get("tags") or {})),
+        tags=batch_tags(batch_id, dict(props.get("tags") or {}), props.get("stack_scope")),
         enterprise_project_id=props.get("enterprise_project_id"),
     )
 
@@ -503,8 +602,13 @@ class EipBatch(Resource, module="batchip", name="EipBatch"):
         enterprise_project_id: pulumi.Input[str] | None = None,
         region: pulumi.Input[str] | None = None,
         project_id: pulumi.Input[str] | None = None,
+        adopt_batch_id: pulumi.Input[str] | None = None,
+        adopt_eip_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """``adopt_batch_id`` / ``adopt_eip_ids``: existing EIPs (say, left by an
+        interrupted `pulumi up`) become members of this batch instead of being created;
+        ``count`` then tops up or releases. They act on create only."""
         props = _seeded_props()
         props.update(
             count=count,
@@ -515,6 +619,10 @@ class EipBatch(Resource, module="batchip", name="EipBatch"):
             enterprise_project_id=enterprise_project_id,
             region=region,
             project_id=project_id,
+            adopt_batch_id=adopt_batch_id,
+            adopt_eip_ids=adopt_eip_ids,
+            # Scopes the EIPs to this stack (a tag), so `orphans` finds only its own.
+            stack_scope=f"{pulumi.get_project()}/{pulumi.get_stack()}",
         )
         super().__init__(EipBatchProvider(), resource_name, props, opts)
 
@@ -522,7 +630,9 @@ class EipBatch(Resource, module="batchip", name="EipBatch"):
     def get(
         resource_name: str, id: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None
     ) -> EipBatch:
-        """Adopt an existing batch by its batch id."""
+        """A read-only view of an existing batch, by its batch id: Pulumi never updates
+        or deletes a resource read this way. To own existing EIPs, create an EipBatch
+        with ``adopt_batch_id`` or ``adopt_eip_ids``."""
         merged = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
         resource = EipBatch.__new__(EipBatch)
         Resource.__init__(resource, EipBatchProvider(), resource_name, _seeded_props(), merged)

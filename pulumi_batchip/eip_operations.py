@@ -7,6 +7,7 @@ Nothing here knows about Pulumi; the provider in ``eip_batch.py`` calls these.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +19,9 @@ from .huawei.eip import MAX_PER_BATCH, BatchCreateRequest, EipClient, Job, Publi
 
 MANAGED_TAG = ("managed-by", "pulumi-batchip")
 BATCH_TAG_KEY = "pulumi-batchip-batch"
-RESERVED_TAG_KEYS = frozenset({MANAGED_TAG[0], BATCH_TAG_KEY})
+# Scopes an EIP to the Pulumi stack that made it, so `orphans` never sees another's.
+STACK_TAG_KEY = "pulumi-batchip-stack"
+RESERVED_TAG_KEYS = frozenset({MANAGED_TAG[0], BATCH_TAG_KEY, STACK_TAG_KEY})
 CONCURRENCY = 4  # in-flight calls per operation: gentle on APIGW throttling
 IDS_PER_LIST_CALL = 50  # keeps the id-filtered list URL short
 POLL_FIRST = 0.25
@@ -35,8 +38,19 @@ def chunk_sizes(count: int, limit: int = MAX_PER_BATCH) -> list[int]:
     return [limit] * full + ([rest] if rest else [])
 
 
-def batch_tags(batch_id: str, user_tags: dict[str, str]) -> dict[str, str]:
-    return {**user_tags, MANAGED_TAG[0]: MANAGED_TAG[1], BATCH_TAG_KEY: batch_id}
+def stack_tag_value(stack_scope: str) -> str:
+    """``<project>/<stack>`` as a tag value: a tag value takes no ``/`` and at most 43
+    characters, so a stable hash of it (what `orphans` computes from a stack export)."""
+    return hashlib.sha256(stack_scope.encode()).hexdigest()[:32]
+
+
+def batch_tags(
+    batch_id: str, user_tags: dict[str, str], stack_scope: str | None = None
+) -> dict[str, str]:
+    tags = {**user_tags, MANAGED_TAG[0]: MANAGED_TAG[1], BATCH_TAG_KEY: batch_id}
+    if stack_scope:
+        tags[STACK_TAG_KEY] = stack_tag_value(stack_scope)
+    return tags
 
 
 @attrs.define

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -39,6 +40,34 @@ REBOOT_START_GRACE_SECONDS = 15.0
 
 def _normalize(address: str) -> str:
     return ipaddress.ip_address(address).compressed
+
+
+class _Claims:
+    """Which set (by id) claims which addresses on which VM, as far as this provider
+    process has seen: created, updated, read or diffed sets. BCC marks no owner on
+    an address, so this is the strongest guard there is: a set never deletes an
+    address another set of this process claims (one the VM handed to another set
+    after it was removed behind our back). Module-level, like the locks."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._by_vm: dict[str, dict[str, frozenset[str]]] = {}
+
+    def claim(self, instance_id: str, set_id: str, addresses: Sequence[str]) -> None:
+        with self._guard:
+            self._by_vm.setdefault(instance_id, {})[set_id] = frozenset(addresses)
+
+    def release(self, instance_id: str, set_id: str) -> None:
+        with self._guard:
+            self._by_vm.get(instance_id, {}).pop(set_id, None)
+
+    def by_others(self, instance_id: str, set_id: str) -> frozenset[str]:
+        with self._guard:
+            sets = self._by_vm.get(instance_id, {})
+            return frozenset().union(*(a for sid, a in sets.items() if sid != set_id))
+
+
+CLAIMS = _Claims()
 
 
 def _check_address_list(value: object, ipv6: object, failures: Failures) -> list[Any] | None:
@@ -90,7 +119,7 @@ def check_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], Failures]:
         failures.add("instance_id", "must be a non-empty instance id such as 'i-DhjUXmSA'")
     inputs["instance_id"] = instance_id.strip() if isinstance(instance_id, str) else instance_id
 
-    for flag in ("ipv6", "reboot"):
+    for flag in ("ipv6", "reboot", "adopt"):
         value = news.get(flag)
         value = False if value is None else value
         if not is_unknown(value) and not isinstance(value, bool):
@@ -130,6 +159,10 @@ def check_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], Failures]:
             failures.add("count", f"must be at least 1, not {as_int}")
         else:
             inputs["count"] = as_int
+    if inputs["adopt"] is True and private_ips is None:
+        failures.add("adopt", "needs explicit private_ips: only named addresses can be claimed")
+    if inputs["adopt"] is False:
+        del inputs["adopt"]  # the default: keeps the inputs of existing stacks unchanged
     return inputs, failures
 
 
@@ -203,7 +236,12 @@ class SecondaryIpSetProvider(BatchIpProvider):
         inputs, failures = check_inputs(news)
         return CheckResult(inputs, failures.items)
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        if isinstance(olds.get("instance_id"), str):
+            # Every set of the program is diffed on each `up`: what it owns is claimed.
+            CLAIMS.claim(
+                str(olds.get("instance_id")), id_, [str(a) for a in olds.get("private_ips") or ()]
+            )
         effective = {
             "instance_id": news.get("instance_id"),
             "ipv6": news.get("ipv6", False),
@@ -257,18 +295,52 @@ class SecondaryIpSetProvider(BatchIpProvider):
         desired = _Desired.from_props(props)
         client, region = self._client(desired.region)
         with self.lock_for(desired.instance_id):
+            claimed: list[str] = []
+            wanted = desired.private_ips
+            if props.get("adopt") and wanted is not None:
+                # Addresses already on the NIC are claimed as they are; the rest added.
+                instance = client.get_instance(desired.instance_id)
+                present = set(instance.secondary_addresses(ipv6=desired.ipv6))
+                claimed = [a for a in wanted if a in present]
+                wanted = tuple(a for a in wanted if a not in present)
+                if claimed:
+                    progress(
+                        f"SecondaryIpSet on {desired.instance_id}: claimed {', '.join(claimed)}"
+                    )
+            added: list[str] = []
+            if wanted or desired.count:
+                added = self._add(client, desired, wanted or None)
+            if desired.reboot and added:
+                self._reboot_and_wait(client, desired.instance_id)
+        owned = _in_order(claimed + added, desired.private_ips) if claimed else added
+        id_ = f"{desired.instance_id}/{','.join(owned)}"
+        CLAIMS.claim(desired.instance_id, id_, owned)
+        return CreateResult(id_, _outputs(desired, region, owned))
+
+    @staticmethod
+    def _add(client: BccClient, desired: _Desired, private_ips: Sequence[str] | None) -> list[str]:
+        """One batchAddIp; the addresses reach the user's terminal at once, so an
+        interrupted `pulumi up` still leaves them named in its output."""
+        try:
             added = client.batch_add_ip(
                 desired.instance_id,
                 client_token=_token(),
-                private_ips=desired.private_ips,
-                count=desired.count,
+                private_ips=private_ips,
+                count=None if private_ips else desired.count,
                 ipv6=desired.ipv6,
             )
-            added = [_normalize(a) for a in added]
-            if desired.reboot and added:
-                self._reboot_and_wait(client, desired.instance_id)
-        id_ = f"{desired.instance_id}/{','.join(added)}"
-        return CreateResult(id_, _outputs(desired, region, added))
+        except CloudApiError as exc:
+            if exc.code == "PrivateIpInUseException":
+                raise BatchIpError(
+                    f"{exc}. If the address was left on the VM by an interrupted `pulumi up` "
+                    "(or you want this set to own what is already there), set adopt=True "
+                    "to claim it; `python -m pulumi_batchip orphans` lists what an "
+                    "interrupted create left behind."
+                ) from exc
+            raise
+        added = [_normalize(a) for a in added]
+        progress(f"SecondaryIpSet on {desired.instance_id}: added {', '.join(added)}")
+        return added
 
     # -- read -----------------------------------------------------------------------
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -291,8 +363,10 @@ class SecondaryIpSetProvider(BatchIpProvider):
             return ReadResult(None, {})
         outs = _outputs(desired, region, still_owned)
         if imported:
+            # A `.get` view owns nothing: it must not shield addresses from their owner.
             inputs = {k: outs[k] for k in ("instance_id", "private_ips", "ipv6", "reboot")}
             return ReadResult(id_, outs, inputs)
+        CLAIMS.claim(desired.instance_id, id_, still_owned)
         return ReadResult(id_, outs)
 
     # -- update ---------------------------------------------------------------------
@@ -309,20 +383,12 @@ class SecondaryIpSetProvider(BatchIpProvider):
 
             added: list[str] = []
             if add_ips or add_count:
-                added = [
-                    _normalize(a)
-                    for a in client.batch_add_ip(
-                        desired.instance_id,
-                        client_token=_token(),
-                        private_ips=add_ips or None,
-                        count=add_count or None,
-                        ipv6=desired.ipv6,
-                    )
-                ]
+                added = self._add(client, attrs.evolve(desired, count=add_count), add_ips or None)
             if to_delete:
                 self._delete_or_roll_back(client, desired.instance_id, to_delete, added)
             if desired.reboot and (added or to_delete):
                 self._reboot_and_wait(client, desired.instance_id)
+        CLAIMS.claim(desired.instance_id, id_, keep + added)
         return UpdateResult(_outputs(desired, region, keep + added))
 
     @staticmethod
@@ -364,11 +430,19 @@ class SecondaryIpSetProvider(BatchIpProvider):
                 except NotFoundError:
                     return  # the VM is gone, and its addresses with it
                 present = set(instance.secondary_addresses(ipv6=desired.ipv6))
-                to_delete = [a for a in owned if a in present]
+                others = CLAIMS.by_others(desired.instance_id, id_)
+                if shielded := [a for a in owned if a in present and a in others]:
+                    progress(
+                        f"SecondaryIpSet {id_}: not deleting {', '.join(shielded)}: another "
+                        "set now owns it (it was removed from this set behind its back)"
+                    )
+                to_delete = [a for a in owned if a in present and a not in others]
                 if not to_delete:
+                    CLAIMS.release(desired.instance_id, id_)
                     return
                 try:
                     client.batch_del_ip(desired.instance_id, to_delete, client_token=_token())
+                    CLAIMS.release(desired.instance_id, id_)
                     break
                 except CloudApiError as exc:
                     # All-or-nothing: one address removed meanwhile fails the call; look again.
@@ -429,6 +503,14 @@ def _plan(owned: list[str], desired: _Desired) -> tuple[list[str], list[str], li
     return owned[:count], owned[count:], [], 0
 
 
+def _in_order(addresses: list[str], wanted: Sequence[str] | None) -> list[str]:
+    """Explicit addresses keep the order the user gave; allocated ones BCC's order."""
+    if wanted is None:
+        return addresses
+    rank = {a: n for n, a in enumerate(wanted)}
+    return sorted(addresses, key=lambda a: rank.get(a, len(rank)))
+
+
 def _token() -> str:
     # One token per operation, reused by every retry of that call (docs/design.md §3).
     return str(uuid.uuid4())
@@ -466,8 +548,11 @@ class SecondaryIpSet(Resource, module="batchip", name="SecondaryIpSet"):
         ipv6: pulumi.Input[bool] = False,
         reboot: pulumi.Input[bool] = False,
         region: pulumi.Input[str] | None = None,
+        adopt: pulumi.Input[bool] = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """``adopt=True`` (with ``private_ips``): addresses already on the NIC are
+        claimed instead of added, the missing ones added. It acts on create only."""
         props = {
             "instance_id": instance_id,
             "private_ips": private_ips,
@@ -475,6 +560,7 @@ class SecondaryIpSet(Resource, module="batchip", name="SecondaryIpSet"):
             "ipv6": ipv6,
             "reboot": reboot,
             "region": region,
+            "adopt": adopt or None,
         }
         super().__init__(SecondaryIpSetProvider(), resource_name, props, opts)
 
@@ -484,7 +570,10 @@ class SecondaryIpSet(Resource, module="batchip", name="SecondaryIpSet"):
         id: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> SecondaryIpSet:
-        """Adopt existing addresses: ``id`` is ``<instance_id>/<ip>[,<ip>...]``."""
+        """A read-only view of existing addresses: ``id`` is
+        ``<instance_id>/<ip>[,<ip>...]``. Pulumi never updates or deletes a resource
+        read this way; to make a set own addresses already on the NIC, give them as
+        ``private_ips`` with ``adopt=True``."""
         merged = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
         resource = SecondaryIpSet.__new__(SecondaryIpSet)
         props = dict.fromkeys(("instance_id", "private_ips", "count", "ipv6", "reboot", "region"))
