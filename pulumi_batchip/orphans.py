@@ -1,0 +1,326 @@
+"""``python -m pulumi_batchip orphans``: what this package made for a stack that no
+resource in the stack's state owns (typically left by an interrupted ``pulumi up``).
+
+EIPs are found by the stack tag every EipBatch puts on its EIPs
+(``pulumi-batchip-stack``, a hash of ``<project>/<stack>``): the command can list and
+release only EIPs this package made for this stack. Secondary IPs carry no mark at all:
+for each VM that an interrupted SecondaryIpSet create or update was working on, the
+addresses no set of the stack owns are listed as what they are (maybe the interrupted
+operation's, maybe someone else's) and never released.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any, TextIO
+
+import attrs
+
+from . import config as cfg
+from ._provider import progress
+from .baidu.bcc import BccClient
+from .eip_operations import BATCH_TAG_KEY, STACK_TAG_KEY, BatchOperations, stack_tag_value
+from .errors import BatchIpError, ConfigError, NotFoundError
+from .huawei.eip import EipClient, PublicIp
+
+EIP_BATCH = "pulumi-python:dynamic/batchip:EipBatch"
+SECONDARY_IP_SET = "pulumi-python:dynamic/batchip:SecondaryIpSet"
+DYNAMIC_PROVIDER = "pulumi:providers:pulumi-python"
+INTERRUPTED = ("creating", "updating")
+
+
+class StateError(BatchIpError):
+    """The file is not a usable `pulumi stack export`."""
+
+
+@attrs.frozen
+class StackState:
+    """What a `pulumi stack export` says, as far as orphans go."""
+
+    project: str
+    stack: str
+    config: Mapping[str, str]  # the stack config Pulumi stored (plaintext values only)
+    resources: tuple[Mapping[str, Any], ...]
+    pending: tuple[Mapping[str, Any], ...]  # interrupted operations: type, resource
+
+    @property
+    def scope(self) -> str:
+        return f"{self.project}/{self.stack}"
+
+    def of_type(self, typ: str) -> list[Mapping[str, Any]]:
+        return [r for r in self.resources if r.get("type") == typ]
+
+    def pending_of_type(self, typ: str) -> list[Mapping[str, Any]]:
+        return [
+            p["resource"]
+            for p in self.pending
+            if p.get("type") in INTERRUPTED and p.get("resource", {}).get("type") == typ
+        ]
+
+
+def load_state(text: str) -> StackState:
+    try:
+        raw = json.loads(text)
+        deployment = raw["deployment"]
+    except (ValueError, KeyError, TypeError):
+        raise StateError(
+            "the state file is not `pulumi stack export` output (no deployment)"
+        ) from None
+    resources = tuple(deployment.get("resources") or ())
+    pending = tuple(deployment.get("pending_operations") or ())
+    urns = [r.get("urn", "") for r in resources] + [
+        p.get("resource", {}).get("urn", "") for p in pending
+    ]
+    for urn in urns:
+        parts = urn.split("::")
+        if urn.startswith("urn:pulumi:") and len(parts) >= 2:
+            stack, project = parts[0].removeprefix("urn:pulumi:"), parts[1]
+            break
+    else:
+        raise StateError("the state names no resource, so it names no stack: nothing to scan")
+    config: dict[str, str] = {}
+    for provider in (r for r in resources if r.get("type") == DYNAMIC_PROVIDER):
+        for key, value in (provider.get("inputs") or {}).items():
+            plain = _plaintext(value)
+            if plain is not None:
+                config[key] = plain
+    return StackState(project, stack, config, resources, pending)
+
+
+def _plaintext(value: Any) -> str | None:
+    """A config value as stored: plain, or a secret shown by `--show-secrets`."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("plaintext"), str):
+        try:
+            decoded = json.loads(value["plaintext"])
+        except ValueError:
+            return None
+        return decoded if isinstance(decoded, str) else None
+    return None
+
+
+@attrs.frozen
+class OrphanEip:
+    eip: PublicIp
+    batch_id: str
+    settings: cfg.HuaweiSettings
+
+
+@attrs.frozen
+class UnownedAddress:
+    instance_id: str
+    address: str
+    ipv6: bool
+    named: bool  # the interrupted operation asked for exactly this address
+
+
+@attrs.define
+class Findings:
+    eips: list[OrphanEip] = attrs.field(factory=list)
+    addresses: list[UnownedAddress] = attrs.field(factory=list)
+    interrupted: list[str] = attrs.field(factory=list)  # URNs
+
+
+def find(state: StackState, env: Mapping[str, str] | None = None) -> Findings:
+    env = dict(os.environ) if env is None else env
+    found = Findings()
+    found.interrupted = [
+        str(p["resource"].get("urn")) for p in state.pending if p.get("type") in INTERRUPTED
+    ]
+    if state.of_type(EIP_BATCH) or state.pending_of_type(EIP_BATCH):
+        found.eips = _orphan_eips(state, env)
+    if state.pending_of_type(SECONDARY_IP_SET):
+        found.addresses = _unowned_addresses(state, env)
+    return found
+
+
+def _orphan_eips(state: StackState, env: Mapping[str, str]) -> list[OrphanEip]:
+    owned_batches: set[str] = set()
+    owned_ids: set[str] = set()
+    places: set[tuple[str | None, str | None]] = {(None, None)}  # the stack's defaults
+    for res in state.of_type(EIP_BATCH):
+        outs = res.get("outputs") or {}
+        owned_batches.add(str(outs.get("batch_id") or res.get("id") or ""))
+        owned_ids.update(str(i) for i in outs.get("eip_ids") or ())
+        places.add((outs.get("region"), outs.get("project_id")))
+    for inputs in (p.get("inputs") or {} for p in state.pending_of_type(EIP_BATCH)):
+        places.add((inputs.get("region"), inputs.get("project_id")))
+    tag = stack_tag_value(state.scope)
+    orphans: dict[str, OrphanEip] = {}
+    for region, project_id in sorted(places, key=str):
+        settings = cfg.resolve_huawei(state.config, env, region=region, project_id=project_id)
+        with _eip_ops(settings) as ops:
+            tagged = ops.client.list_publicips_by_tags({STACK_TAG_KEY: [tag]})
+            loose = [
+                t
+                for t in tagged
+                if t.tags.get(STACK_TAG_KEY) == tag  # never trust a filter alone
+                and t.resource_id not in owned_ids
+                and t.tags.get(BATCH_TAG_KEY) not in owned_batches
+            ]
+            batch_of = {t.resource_id: t.tags.get(BATCH_TAG_KEY, "") for t in loose}
+            for eip in ops.details(list(batch_of)):
+                orphans[eip.id] = OrphanEip(eip, batch_of[eip.id], settings)
+    return sorted(orphans.values(), key=lambda o: (o.batch_id, o.eip.address or "", o.eip.id))
+
+
+def _unowned_addresses(state: StackState, env: Mapping[str, str]) -> list[UnownedAddress]:
+    owned: dict[tuple[str, bool], set[str]] = {}
+    for res in state.of_type(SECONDARY_IP_SET):
+        outs = res.get("outputs") or {}
+        key = (str(outs.get("instance_id")), bool(outs.get("ipv6")))
+        owned.setdefault(key, set()).update(_norm(a) for a in outs.get("private_ips") or ())
+    found: list[UnownedAddress] = []
+    seen: set[tuple[str, bool]] = set()
+    for inputs in (p.get("inputs") or {} for p in state.pending_of_type(SECONDARY_IP_SET)):
+        instance_id, ipv6 = str(inputs.get("instance_id")), bool(inputs.get("ipv6"))
+        named = {_norm(a) for a in inputs.get("private_ips") or ()}
+        if (instance_id, ipv6) in seen:
+            continue
+        seen.add((instance_id, ipv6))
+        settings = cfg.resolve_baidu(state.config, env, region=inputs.get("region") or None)
+        client = BccClient.from_settings(settings)
+        try:
+            instance = client.get_instance(instance_id)
+        except NotFoundError:
+            continue  # the VM is gone, and its addresses with it
+        finally:
+            client.close()
+        mine = owned.get((instance_id, ipv6), set())
+        for address in instance.secondary_addresses(ipv6=ipv6):
+            if _norm(address) not in mine:
+                found.append(
+                    UnownedAddress(instance_id, _norm(address), ipv6, _norm(address) in named)
+                )
+    return found
+
+
+def _norm(address: str) -> str:
+    return ipaddress.ip_address(address).compressed
+
+
+class _eip_ops:
+    def __init__(self, settings: cfg.HuaweiSettings) -> None:
+        self._client = EipClient.from_settings(settings)
+        self.ops = BatchOperations(self._client, timeout=600.0, say=progress)
+
+    def __enter__(self) -> BatchOperations:
+        return self.ops
+
+    def __exit__(self, *_exc: object) -> None:
+        self._client.close()
+
+
+def report(state: StackState, found: Findings, state_arg: str, out: TextIO) -> None:
+    where = f"stack {state.scope}"
+    for urn in found.interrupted:
+        out.write(f"interrupted: {urn} (in the state's pending_operations)\n")
+    for o in found.eips:
+        e = o.eip
+        bound = f", bound to port {e.port_id}" if e.port_id else ""
+        out.write(
+            f"EIP {e.id} {e.address or '-'} batch {o.batch_id or '-'} ({o.settings.region}"
+            f"{bound}): owned by no resource of {where}. Adopt: EipBatch(..., "
+            f'adopt_batch_id="{o.batch_id}") or adopt_eip_ids=["{e.id}"]; release: '
+            f"python -m pulumi_batchip orphans --state {state_arg} --release\n"
+        )
+    for a in found.addresses:
+        why = (
+            "named by the interrupted operation"
+            if a.named
+            else "maybe the interrupted operation's, maybe another stack's or made by hand"
+        )
+        out.write(
+            f"secondary IP {a.address} on {a.instance_id}: owned by no SecondaryIpSet of "
+            f'{where} ({why}). Adopt: SecondaryIpSet(..., private_ips=["{a.address}"], '
+            f"adopt=True); release: by hand (BCC marks no owner, so this command never "
+            f"removes secondary IPs)\n"
+        )
+    batches = len({o.batch_id for o in found.eips})
+    out.write(
+        f"orphans of {where}: {len(found.eips)} EIP(s) in {batches} batch(es) "
+        f"(releasable with --release); {len(found.addresses)} secondary IP(s) that no set "
+        f"owns on VMs of interrupted operations (listed only)\n"
+    )
+
+
+def release(found: Findings, out: TextIO) -> int:
+    """Delete the orphan EIPs (bound ones are skipped: their delete would be refused)."""
+    bound = [o for o in found.eips if o.eip.port_id]
+    for o in bound:
+        out.write(f"skipped EIP {o.eip.id}: bound to port {o.eip.port_id}; unbind it first\n")
+    by_place: dict[cfg.HuaweiSettings, list[str]] = {}
+    for o in found.eips:
+        if not o.eip.port_id:
+            by_place.setdefault(o.settings, []).append(o.eip.id)
+    released = 0
+    for settings, ids in by_place.items():
+        with _eip_ops(settings) as ops:
+            ops.delete(ids)  # waits until they are gone
+        released += len(ids)
+    out.write(f"released {released} EIP(s); {len(bound)} skipped\n")
+    return 1 if bound else 0
+
+
+def run(
+    state_arg: str,
+    *,
+    do_release: bool,
+    yes: bool,
+    stdin: TextIO,
+    out: TextIO,
+    ask: Callable[[str], str] = input,
+    env: Mapping[str, str] | None = None,
+) -> int:
+    text = stdin.read() if state_arg == "-" else _read(state_arg)
+    state = load_state(text)
+    found = find(state, env)
+    report(state, found, state_arg, out)
+    if not do_release:
+        return 0
+    if not found.eips:
+        out.write("nothing to release\n")
+        return 0
+    if not yes:
+        if state_arg == "-" or not stdin.isatty():
+            out.write("refusing to release without --yes (no terminal to ask on)\n")
+            return 2
+        answer = ask(f"Release the {len(found.eips)} EIP(s) listed above? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            out.write("nothing released\n")
+            return 0
+    return release(found, out)
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError as exc:
+        raise StateError(f"cannot read the state file {path}: {exc.strerror}") from None
+
+
+def main(argv: list[str], stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m pulumi_batchip orphans",
+        description="List (and release) what pulumi-batchip made for a stack that no "
+        "resource in its state owns.",
+    )
+    parser.add_argument(
+        "--state", required=True, help="`pulumi stack export` output, or - for stdin"
+    )
+    parser.add_argument("--release", action="store_true", help="delete the orphan EIPs")
+    parser.add_argument("--yes", action="store_true", help="do not ask before releasing")
+    args = parser.parse_args(argv)
+    try:
+        return run(args.state, do_release=args.release, yes=args.yes, stdin=stdin, out=out)
+    except BatchIpError as exc:
+        print(f"orphans: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, StateError | ConfigError) else 1

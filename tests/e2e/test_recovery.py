@@ -1,0 +1,278 @@
+"""Recovering from an interrupted `pulumi up` (README "Recovering from an interrupted
+`pulumi up`"): `kill -9` mid-create, then `python -m pulumi_batchip orphans`, then
+adopt or release, and the stack matches the cloud. Also: adoption of what was made
+outside Pulumi, and two sets on one VM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from pulumi_batchip.baidu.bcc import BccClient
+from pulumi_batchip.config import BaiduSettings, Credentials
+
+from ..conftest import Admin
+from .conftest import BCE_AK, BCE_SK, HW_AK, HW_SK, Stack, held
+
+BATCH = """
+import pulumi
+import pulumi_batchip as batchip
+
+cfg = pulumi.Config()
+edge = batchip.EipBatch(
+    "edge",
+    count=cfg.get_int("count") or 120,
+    bandwidth={"size": 5, "share_type": "PER"},
+    adopt_batch_id=cfg.get("adopt"),
+)
+pulumi.export("eip_ids", edge.eip_ids)
+"""
+
+
+def batch_of(eip: dict[str, Any]) -> str:
+    [batch] = [t.split("*", 1)[1] for t in eip["tags"] if t.startswith("pulumi-batchip-batch*")]
+    return batch
+
+
+def kill_mid_up(stack: Stack, cloud: Admin, appeared: Any) -> str:
+    """`pulumi up` killed with SIGKILL (with its plugins) once ``appeared()``; the
+    lock file it leaves is removed as its error message says. Returns its output."""
+    running = stack.popen("up", "--yes", "--skip-preview")
+    assert running.stdout is not None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not appeared():
+        time.sleep(0.05)
+    assert appeared(), "nothing happened before the kill"
+    os.killpg(running.pid, signal.SIGKILL)
+    running.wait(timeout=30)
+    printed = running.stdout.read()
+    running.stdout.close()
+    for lock in (stack.state_dir / ".pulumi" / "locks").rglob("*.json"):
+        lock.unlink()
+    return printed
+
+
+def orphans(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    """The orphans command as a user runs it: on a fresh export, credentials in env."""
+    export = stack.dir / "export.json"
+    export.write_text(stack.run("stack", "export").stdout)
+    env = {
+        **os.environ,
+        "HW_ACCESS_KEY": HW_AK,
+        "HW_SECRET_KEY": HW_SK,
+        "BAIDUCLOUD_ACCESS_KEY": BCE_AK,
+        "BAIDUCLOUD_SECRET_KEY": BCE_SK,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "pulumi_batchip", "orphans", "--state", str(export), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def neighbour_stack(stack: Stack) -> list[str]:
+    """Another stack of the same project, with EIPs of its own: never an orphan of ours."""
+    config = json.loads(stack.run("config", "--json", "--show-secrets").stdout)
+    stack.run("stack", "init", "neighbour")
+    for key, entry in config.items():
+        stack.config_set(key, str(entry["value"]), secret=bool(entry.get("secret")))
+    stack.config_set("count", "2")
+    stack.up()
+    ids = list(stack.outputs()["eip_ids"])
+    stack.run("stack", "select", "e2e")
+    return ids
+
+
+def lost_batch(stack: Stack, cloud: Admin) -> tuple[str, set[str]]:
+    stack.write_program(BATCH)
+    stack.init()
+    neighbours = neighbour_stack(stack)
+    cloud.faults({"operation": "BatchCreatePublicips", "action": "delay", "seconds": 0.5})
+    printed = kill_mid_up(stack, cloud, lambda: held(cloud)[1] > len(neighbours))
+    time.sleep(3)  # jobs the cloud accepted finish on their own
+    cloud.clear_faults()
+    ours = {i: e for i, e in cloud.state()["eip"]["publicips"].items() if i not in set(neighbours)}
+    [batch] = {batch_of(e) for e in ours.values()}
+    assert f"batchip: EipBatch {batch}: creating 120 EIPs" in printed
+    return batch, set(ours)
+
+
+def listed_eips(output: str) -> set[str]:
+    return {line.split()[1] for line in output.splitlines() if line.startswith("EIP ")}
+
+
+def test_kill_then_orphans_then_adopt(stack: Stack, cloud: Admin) -> None:
+    batch, left = lost_batch(stack, cloud)
+    found = orphans(stack)
+    assert found.returncode == 0, found.stderr
+    assert listed_eips(found.stdout) == left  # exactly the leftovers, no neighbour's
+    assert f'adopt_batch_id="{batch}"' in found.stdout
+    assert "interrupted: urn:pulumi:e2e::batchip-e2e::" in found.stdout
+    assert f"orphans of stack batchip-e2e/e2e: {len(left)} EIP(s) in 1 batch(es)" in found.stdout
+
+    # Adopt them: the next `up` makes them the batch's members and tops up to 120.
+    stack.config_set("adopt", batch)
+    before = len(cloud.requests())
+    stack.up()
+    created = sum(
+        r["body"]["publicip_number"]
+        for r in cloud.requests()[before:]
+        if r["operation"] == "BatchCreatePublicips"
+    )
+    assert created == 120 - len(left)
+    eip_ids = set(stack.outputs()["eip_ids"])
+    assert left <= eip_ids and len(eip_ids) == 120
+    again = orphans(stack)
+    assert listed_eips(again.stdout) == set()
+    assert "0 EIP(s)" in again.stdout
+    stack.destroy()
+    assert held(cloud)[1] == 2  # the neighbour's
+    stack.run("stack", "select", "neighbour")
+    stack.destroy()
+    stack.run("stack", "select", "e2e")
+    assert held(cloud) == (0, 0)
+
+
+def test_kill_then_orphans_release(stack: Stack, cloud: Admin) -> None:
+    _batch, left = lost_batch(stack, cloud)
+    refused = orphans(stack, "--release")  # no terminal to ask on, no --yes
+    assert refused.returncode == 2 and "refusing to release without --yes" in refused.stdout
+    assert held(cloud)[1] == len(left) + 2
+    released = orphans(stack, "--release", "--yes")
+    assert released.returncode == 0, released.stderr
+    assert f"released {len(left)} EIP(s); 0 skipped" in released.stdout
+    assert held(cloud)[1] == 2  # only the neighbour's remain
+    # The stack drops the interrupted create, and matches the cloud: nothing of ours.
+    stack.refresh("--clear-pending-creates")
+    assert not stack.export()["deployment"].get("pending_operations")
+    assert listed_eips(orphans(stack).stdout) == set()
+    stack.run("stack", "select", "neighbour")
+    stack.destroy()
+    stack.run("stack", "select", "e2e")
+    assert held(cloud) == (0, 0)
+
+
+FIXED = """
+import pulumi
+import pulumi_batchip as batchip
+
+cfg = pulumi.Config()
+app = batchip.SecondaryIpSet(
+    "app",
+    instance_id="i-DhjUXmSA",
+    private_ips=["192.168.0.50", "192.168.0.51"],
+    reboot=True,
+    adopt=cfg.get_bool("adopt") or False,
+)
+pulumi.export("ips", app.private_ips)
+"""
+
+
+def test_secondary_ips_left_by_a_kill_are_named_then_adopted(stack: Stack, cloud: Admin) -> None:
+    stack.write_program(FIXED)
+    stack.init()
+    # The reboot wait is where a kill lands: the addresses are added and announced.
+    printed = kill_mid_up(stack, cloud, lambda: held(cloud)[0] == 2)
+    assert "added 192.168.0.50, 192.168.0.51" in printed
+    found = orphans(stack)
+    assert found.returncode == 0, found.stderr
+    for ip in ("192.168.0.50", "192.168.0.51"):
+        assert f"secondary IP {ip} on i-DhjUXmSA" in found.stdout
+    assert "named by the interrupted operation" in found.stdout
+    assert "never removes secondary IPs" in found.stdout
+    released = orphans(stack, "--release", "--yes")
+    assert "nothing to release" in released.stdout
+    assert held(cloud)[0] == 2
+
+    failed = stack.up(check=False)  # the addresses are taken: a clear way out
+    assert failed.returncode != 0
+    assert "PrivateIpInUseException" in failed.stdout and "adopt=True" in failed.stdout
+    stack.config_set("adopt", "true")
+    before = len(cloud.requests())
+    stack.up()
+    assert not [r for r in cloud.requests()[before:] if r["operation"] == "BatchAddIp"]
+    assert stack.outputs()["ips"] == ["192.168.0.50", "192.168.0.51"]
+    stack.destroy()
+    assert held(cloud) == (0, 0)
+
+
+def test_adopting_addresses_made_outside_pulumi(stack: Stack, cloud: Admin) -> None:
+    settings = BaiduSettings(Credentials(BCE_AK, BCE_SK), "bj", cloud.url)
+    client = BccClient.from_settings(settings)
+    try:
+        client.batch_add_ip("i-DhjUXmSA", client_token="outside-1", private_ips=["192.168.0.50"])
+    finally:
+        client.close()
+    stack.write_program(FIXED.replace("reboot=True", "reboot=False"))
+    stack.init({"adopt": "true"})
+    before = len(cloud.requests())
+    stack.up()
+    [add] = [r for r in cloud.requests()[before:] if r["operation"] == "BatchAddIp"]
+    assert add["body"]["privateIps"] == ["192.168.0.51"]  # only the missing one
+    assert stack.outputs()["ips"] == ["192.168.0.50", "192.168.0.51"]
+    stack.destroy()
+    assert held(cloud) == (0, 0)
+
+
+TWO_SETS = """
+import pulumi
+import pulumi_batchip as batchip
+
+cfg = pulumi.Config()
+if cfg.get_bool("a"):
+    a = batchip.SecondaryIpSet(
+        "a", instance_id="i-DhjUXmSA", private_ips=["192.168.0.5", "192.168.0.6", "192.168.0.7"]
+    )
+if cfg.get_bool("b"):
+    b = batchip.SecondaryIpSet("b", instance_id="i-DhjUXmSA", count=1)
+    pulumi.export("b", b.private_ips)
+"""
+
+
+def test_a_set_never_deletes_an_address_another_set_took(stack: Stack, cloud: Admin) -> None:
+    """A owns .5 .6 .7; an operator removes .6 by hand; B is created and BCC gives it
+    .6; A (not refreshed, so still claiming .6) is then removed from the program: its
+    delete leaves .6 to B."""
+    stack.write_program(TWO_SETS)
+    stack.init({"a": "true", "b": "false"})
+    stack.up()
+    settings = BaiduSettings(Credentials(BCE_AK, BCE_SK), "bj", cloud.url)
+    client = BccClient.from_settings(settings)
+    try:
+        client.batch_del_ip("i-DhjUXmSA", ["192.168.0.6"], client_token="by-hand")
+    finally:
+        client.close()
+    stack.config_set("b", "true")
+    stack.up()
+    assert stack.outputs()["b"] == ["192.168.0.6"]  # the emulator hands out the lowest free
+    stack.config_set("a", "false")
+    result = stack.up()
+    assert "not deleting 192.168.0.6: another set now owns it" in result.stdout
+    vm = cloud.state()["bcc"]["instances"]["i-DhjUXmSA"]["secondary"]["ipv4"]
+    assert vm == ["192.168.0.6"]
+    stack.destroy()
+    assert held(cloud) == (0, 0)
+
+
+def test_orphans_refuses_what_is_not_a_stack_export(tmp_path: Path) -> None:
+    bad = tmp_path / "not-an-export.json"
+    bad.write_text("{}")
+    result = subprocess.run(
+        [sys.executable, "-m", "pulumi_batchip", "orphans", "--state", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "orphans: the state file is not `pulumi stack export` output (no deployment)"
+    )
