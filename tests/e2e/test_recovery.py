@@ -5,6 +5,7 @@ outside Pulumi, and two sets on one VM."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ from typing import Any
 
 from pulumi_batchip.baidu.bcc import BccClient
 from pulumi_batchip.config import BaiduSettings, Credentials
+from pulumi_batchip.orphans import run as run_orphans
 
 from ..conftest import Admin
 from .conftest import BCE_AK, BCE_SK, HW_AK, HW_SK, Stack, held
@@ -58,25 +60,35 @@ def kill_mid_up(stack: Stack, cloud: Admin, appeared: Any) -> str:
     return printed
 
 
-def orphans(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
-    """The orphans command as a user runs it: on a fresh export, credentials in env."""
+CREDENTIAL_ENV = {
+    "HW_ACCESS_KEY": HW_AK,
+    "HW_SECRET_KEY": HW_SK,
+    "BAIDUCLOUD_ACCESS_KEY": BCE_AK,
+    "BAIDUCLOUD_SECRET_KEY": BCE_SK,
+}
+
+
+def orphans(
+    stack: Stack, *args: str, show_secrets: bool = False, via_stdin: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """The orphans command as a user runs it on a fresh export: credentials from the
+    environment, or (``show_secrets``) from an export made with --show-secrets."""
     export = stack.dir / "export.json"
-    export.write_text(stack.run("stack", "export").stdout)
-    env = {
-        **os.environ,
-        "HW_ACCESS_KEY": HW_AK,
-        "HW_SECRET_KEY": HW_SK,
-        "BAIDUCLOUD_ACCESS_KEY": BCE_AK,
-        "BAIDUCLOUD_SECRET_KEY": BCE_SK,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "pulumi_batchip", "orphans", "--state", str(export), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-    )
+    flags = ["--show-secrets"] if show_secrets else []
+    export.write_text(stack.run("stack", "export", *flags).stdout)
+    env = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_ENV}
+    if not show_secrets:
+        env.update(CREDENTIAL_ENV)
+    state = "-" if via_stdin else str(export)
+    with export.open() as stdin:
+        return subprocess.run(
+            [sys.executable, "-m", "pulumi_batchip", "orphans", "--state", state, *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            stdin=stdin if via_stdin else subprocess.DEVNULL,
+        )
 
 
 def neighbour_stack(stack: Stack) -> list[str]:
@@ -147,14 +159,50 @@ def test_kill_then_orphans_then_adopt(stack: Stack, cloud: Admin) -> None:
     assert held(cloud) == (0, 0)
 
 
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
 def test_kill_then_orphans_release(stack: Stack, cloud: Admin) -> None:
     _batch, left = lost_batch(stack, cloud)
+    # Credentials from an export made with --show-secrets; the state read from stdin.
+    listed = orphans(stack, show_secrets=True, via_stdin=True)
+    assert listed.returncode == 0, listed.stderr
+    assert listed_eips(listed.stdout) == left
+    # Without the credentials anywhere: a clear error naming where to put them.
+    export = stack.dir / "plain.json"
+    export.write_text(stack.run("stack", "export").stdout)
+    bare = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_ENV}
+    no_keys = subprocess.run(
+        [sys.executable, "-m", "pulumi_batchip", "orphans", "--state", str(export)],
+        env=bare, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert no_keys.returncode == 2
+    assert "HW_SECRET_KEY" in no_keys.stderr and "huaweicloud:secretKey" in no_keys.stderr
+
     refused = orphans(stack, "--release")  # no terminal to ask on, no --yes
     assert refused.returncode == 2 and "refusing to release without --yes" in refused.stdout
     assert held(cloud)[1] == len(left) + 2
+    # On a terminal it asks first; "n" releases nothing.
+    out = io.StringIO()
+    code = run_orphans(
+        str(export), do_release=True, yes=False, stdin=Terminal(), out=out,
+        ask=lambda _question: "n", env=CREDENTIAL_ENV,
+    )  # fmt: skip
+    assert code == 0 and "nothing released" in out.getvalue()
+    assert held(cloud)[1] == len(left) + 2
+    # A bound EIP is skipped (its delete would be refused), the rest released.
+    bound = sorted(left)[0]
+    cloud.post("eip/bind", {"publicip_id": bound, "port_id": "port-1"})
+    partial = orphans(stack, "--release", "--yes")
+    assert partial.returncode == 1
+    assert f"skipped EIP {bound}: bound to port port-1" in partial.stdout
+    assert f"released {len(left) - 1} EIP(s); 1 skipped" in partial.stdout
+    cloud.post("eip/unbind", {"publicip_id": bound})
     released = orphans(stack, "--release", "--yes")
     assert released.returncode == 0, released.stderr
-    assert f"released {len(left)} EIP(s); 0 skipped" in released.stdout
+    assert "released 1 EIP(s); 0 skipped" in released.stdout
     assert held(cloud)[1] == 2  # only the neighbour's remain
     # The stack drops the interrupted create, and matches the cloud: nothing of ours.
     stack.refresh("--clear-pending-creates")
