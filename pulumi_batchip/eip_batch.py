@@ -37,10 +37,14 @@ PUBLICIP_TYPES = ("5_bgp", "5_sbgp", "5_union")
 SHARE_TYPES = ("PER", "WHOLE")
 CHARGE_MODES = ("bandwidth", "traffic")
 # The strictest published rules, so a tag valid here is valid in every region.
-TAG_KEY_RE = re.compile(r"^[\w-]{1,36}$")
-TAG_VALUE_RE = re.compile(r"^[\w.-]{0,43}$")
+# ASCII letters, digits, "_", "-" (values and names also ".") and CJK ideographs, as
+# the EIP tag and bandwidth docs state; fullmatch, so a trailing newline never passes.
+_CJK = "\u4e00-\u9fff"
+TAG_KEY_RE = re.compile(rf"[A-Za-z0-9_\-{_CJK}]{{1,36}}")
+TAG_VALUE_RE = re.compile(rf"[A-Za-z0-9_.\-{_CJK}]{{0,43}}")
 MAX_USER_TAGS = 7  # 10 per EIP where the limit is lowest, minus our three
-BANDWIDTH_NAME_RE = re.compile(r"^[\w.-]{1,64}$")
+BANDWIDTH_NAME_RE = re.compile(rf"[A-Za-z0-9_.\-{_CJK}]{{1,64}}")
+MAX_ID_LENGTH = 64  # ids, regions and project ids: bounded, so errors stay small
 BATCH_ID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 # Changing any of these means new EIPs; count and tags change in place.
 REPLACE_KEYS = ("publicip_type", "ip_version", "enterprise_project_id", "region", "project_id")
@@ -76,6 +80,13 @@ def _check_bandwidth(raw: object, ip_version: object, f: Failures) -> dict[str, 
         f.add("bandwidth.share_type", f"must be one of {', '.join(SHARE_TYPES)}, not {share!r}")
     out["share_type"] = share
     bw_id = raw.get("id")
+    if (
+        bw_id is not None
+        and not is_unknown(bw_id)
+        and (not isinstance(bw_id, str) or not 0 < len(bw_id.strip()) <= MAX_ID_LENGTH)
+    ):
+        f.add("bandwidth.id", f"must be a bandwidth id (a string of 1..{MAX_ID_LENGTH})")
+        bw_id = None
     if share == "WHOLE":
         if bw_id is None or (isinstance(bw_id, str) and not bw_id.strip()):
             f.add("bandwidth.id", "share_type WHOLE needs the id of an existing shared bandwidth")
@@ -109,7 +120,7 @@ def _check_bandwidth(raw: object, ip_version: object, f: Failures) -> dict[str, 
     name = raw.get("name")
     if name is not None:
         if not is_unknown(name) and (
-            not isinstance(name, str) or not BANDWIDTH_NAME_RE.match(name)
+            not isinstance(name, str) or not BANDWIDTH_NAME_RE.fullmatch(name)
         ):
             f.add("bandwidth.name", "must be 1..64 letters, digits, '_', '-' or '.'")
         out["name"] = name
@@ -129,10 +140,12 @@ def _check_tags(raw: object, f: Failures) -> dict[str, Any] | None:
     for key, value in raw.items():
         if key in RESERVED_TAG_KEYS:
             f.add("tags", f"key {key!r} is reserved for pulumi-batchip")
-        elif not TAG_KEY_RE.match(key):
-            f.add("tags", f"key {key!r} must be 1..36 letters, digits, '_' or '-'")
-        if not is_unknown(value) and (not isinstance(value, str) or not TAG_VALUE_RE.match(value)):
-            f.add("tags", f"value of {key!r} must be 0..43 letters, digits, '_', '-' or '.'")
+        elif not isinstance(key, str) or not TAG_KEY_RE.fullmatch(key):
+            f.add("tags", f"key {_short(key)} must be 1..36 letters, digits, '_' or '-'")
+        if not is_unknown(value) and (
+            not isinstance(value, str) or not TAG_VALUE_RE.fullmatch(value)
+        ):
+            f.add("tags", f"value of {_short(key)} must be 0..43 letters, digits, '_', '-' or '.'")
     return dict(raw)
 
 
@@ -168,8 +181,10 @@ def check_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], Failures]:
         value = news.get(key)
         if value is None:
             continue
-        if not is_unknown(value) and (not isinstance(value, str) or not value.strip()):
-            f.add(key, "must be a non-empty string when given")
+        if not is_unknown(value) and (
+            not isinstance(value, str) or not 0 < len(value.strip()) <= MAX_ID_LENGTH
+        ):
+            f.add(key, f"must be a non-empty string of at most {MAX_ID_LENGTH} characters")
         out[key] = value
     if out.get("bandwidth") is None:
         f.add("bandwidth", "is required: BandwidthArgs(size=..., share_type='PER'|'WHOLE', ...)")
@@ -178,6 +193,34 @@ def check_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], Failures]:
     if isinstance(scope, str) and scope:
         out["stack_scope"] = scope  # set by EipBatch itself: <project>/<stack>
     return out, f
+
+
+SCHEMA_VERSION = 1
+
+
+def migrate_state(props: Mapping[str, Any]) -> dict[str, Any]:
+    """State written by any earlier version, brought to the current shape: the
+    defaults `check` applies today, filled where older code left them out, so an
+    absent key never reads as a change (a bandwidth without ``charge_mode`` would
+    otherwise replace the whole batch)."""
+    out = dict(props)
+    out.setdefault("publicip_type", "5_bgp")
+    out.setdefault("ip_version", 4)
+    out["tags"] = dict(out.get("tags") or {})
+    bandwidth = dict(out.get("bandwidth") or {})
+    bandwidth.setdefault("share_type", "PER")
+    bandwidth.setdefault("charge_mode", "bandwidth")
+    out["bandwidth"] = bandwidth
+    if "count" not in out and out.get("eip_ids") is not None:
+        out["count"] = len(out["eip_ids"])
+    out["schema_version"] = SCHEMA_VERSION
+    return out
+
+
+def _short(value: object) -> str:
+    """A user's value quoted in an error, cut short (errors travel in gRPC metadata)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _check_adoption(news: Mapping[str, Any], out: dict[str, Any], f: Failures) -> None:
@@ -263,6 +306,7 @@ class EipBatchProvider(BatchIpProvider):
         return CheckResult(inputs, failures.items)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        olds = migrate_state(olds)
         replaces = []
         defaults = {
             "region": cfg.configured(cfg.HUAWEI_REGION, self.stack_config),
@@ -360,33 +404,70 @@ class EipBatchProvider(BatchIpProvider):
         eips = _ordered(ops.details(ids), list(props.get("eip_ids") or ()))
         if not eips:
             return ReadResult(None, {})
-        if "count" not in props:  # an import: rebuild the inputs from what exists
+        if "count" not in props:  # a `.get`: rebuild the inputs from what exists
             inputs = _inputs_from_cloud(eips)
             return ReadResult(id_, _outputs(inputs, settings, id_, eips), inputs)
-        return ReadResult(id_, _outputs(props, settings, id_, eips))
+        return ReadResult(
+            id_, _outputs(_with_cloud_sizes(migrate_state(props), eips), settings, id_, eips)
+        )
 
     # -- update ---------------------------------------------------------------------
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        olds = migrate_state(olds)
         ops, settings = self._ops(news)
         previous = list(olds.get("eip_ids") or ())
         tagged = ops.find_ids(id_)
         members = tagged + [i for i in previous if i not in set(tagged)]
         existing = _ordered(ops.details(members), previous)
-        changed_in_place = self._resize(ops, existing, olds, news)
         wanted = int(news["count"])
-        if wanted > len(existing):
-            existing = self._grow(ops, id_, news, existing, wanted, tagged=len(tagged))
-        elif wanted < len(existing):
-            doomed, existing = existing[wanted:], existing[:wanted]
-            progress(f"EipBatch {id_}: releasing the {len(doomed)} newest EIPs")
-            ops.delete([e.id for e in doomed])
-        old_tags, new_tags = dict(olds.get("tags") or {}), dict(news.get("tags") or {})
-        if old_tags != new_tags:
-            self._retag(ops, existing, old_tags, new_tags)
-            changed_in_place = True
-        if changed_in_place:  # read back the new sizes and tags
+        doomed = existing[wanted:]
+        if bound := [e for e in doomed if e.port_id]:
+            listing = ", ".join(f"{e.id} ({e.address}, port {e.port_id})" for e in bound)
+            raise BatchIpError(
+                f"EipBatch {id_}: count {len(existing)} -> {wanted} would release "
+                f"{len(bound)} bound EIP(s): {listing}. Unbind them first (or keep the "
+                "count); nothing was changed."
+            )
+        # Reversible steps first (resize, retag), the irreversible release last.
+        done: list[str] = []
+        try:
+            if self._resize(ops, existing, olds, news):
+                done.append(f"bandwidths resized to {news['bandwidth'].get('size')} Mbit/s")
+            old_tags, new_tags = dict(olds.get("tags") or {}), dict(news.get("tags") or {})
+            if old_tags != new_tags:
+                self._retag(ops, existing, old_tags, new_tags)
+                done.append("tags changed")
+            if wanted > len(existing):
+                existing = self._grow(ops, id_, news, existing, wanted, tagged=len(tagged))
+            elif doomed:
+                self._release(ops, id_, doomed)
+                existing = existing[:wanted]
+        except BatchIpError as exc:
+            if not done:
+                raise
+            raise BatchIpError(
+                f"{exc}. Already done in the cloud before that: {'; '.join(done)}; "
+                "`pulumi refresh` brings the state up to date."
+            ) from exc
+        if done:  # read back the new sizes and tags
             existing = ops.details([e.id for e in existing])
         return UpdateResult(_outputs(news, settings, id_, existing))
+
+    @staticmethod
+    def _release(ops: BatchOperations, batch_id: str, doomed: list[PublicIp]) -> None:
+        progress(f"EipBatch {batch_id}: releasing the {len(doomed)} newest EIPs")
+        try:
+            ops.delete([e.id for e in doomed])
+        except BatchIpError as exc:
+            try:
+                left = len(ops.details([e.id for e in doomed]))
+                released = f"{len(doomed) - left} of the {len(doomed)} EIPs were released"
+            except BatchIpError:
+                released = "how many of them were released is unknown"
+            raise BatchIpError(
+                f"EipBatch {batch_id}: releasing {len(doomed)} EIPs failed: {exc}. "
+                f"{released}; the state still lists all of them until `pulumi refresh`."
+            ) from exc
 
     @staticmethod
     def _grow(
@@ -447,6 +528,7 @@ class EipBatchProvider(BatchIpProvider):
 
     # -- delete ---------------------------------------------------------------------
     def delete(self, id_: str, props: dict[str, Any]) -> None:
+        props = migrate_state(props)
         ops, _settings = self._ops(props)
         eips = ops.details(_batch_members(ops, id_, props))
         bound = [e for e in eips if e.port_id]
@@ -458,6 +540,20 @@ class EipBatchProvider(BatchIpProvider):
             )
         progress(f"EipBatch {id_}: releasing {len(eips)} EIPs")
         ops.delete([e.id for e in eips])
+
+
+def _with_cloud_sizes(props: dict[str, Any], eips: list[PublicIp]) -> dict[str, Any]:
+    """A dedicated bandwidth resized outside Pulumi shows in the refreshed outputs (so
+    the next diff sees it and `up` restores the size the program asks for)."""
+    bandwidth = dict(props.get("bandwidth") or {})
+    if bandwidth.get("share_type", "PER") != "PER":
+        return props
+    sizes = {e.bandwidth_size for e in eips if e.bandwidth_size is not None}
+    drifted = sorted(sizes - {bandwidth.get("size")})
+    if drifted:
+        bandwidth["size"] = drifted[-1]
+        return {**props, "bandwidth": bandwidth}
+    return props
 
 
 def _adoptable(ops: BatchOperations, props: Mapping[str, Any]) -> list[PublicIp]:
@@ -515,6 +611,7 @@ def _outputs(
     props: Mapping[str, Any], settings: cfg.HuaweiSettings, batch_id: str, eips: list[PublicIp]
 ) -> dict[str, Any]:
     outs = {
+        "schema_version": SCHEMA_VERSION,
         "batch_id": batch_id,
         "count": int(props.get("count", len(eips))),
         "publicip_type": props.get("publicip_type", "5_bgp"),

@@ -7,14 +7,17 @@ Nothing here knows about Pulumi; the provider in ``eip_batch.py`` calls these.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import attrs
 
 from .errors import BatchIpError, CloudApiError, NotFoundError, TransportError
+from .http import operation_deadline, remaining_time
 from .huawei.eip import MAX_PER_BATCH, BatchCreateRequest, EipClient, Job, PublicIp
 
 MANAGED_TAG = ("managed-by", "pulumi-batchip")
@@ -26,6 +29,11 @@ CONCURRENCY = 4  # in-flight calls per operation: gentle on APIGW throttling
 IDS_PER_LIST_CALL = 50  # keeps the id-filtered list URL short
 POLL_FIRST = 0.25
 POLL_MAX = 5.0
+# After a create whose answer was lost, its EIPs can only be seen arriving: cleanup
+# waits until the batch's tag count has not changed for this long.
+SETTLE_STABLE_SECONDS = 5.0
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class EipBatchError(BatchIpError):
@@ -67,6 +75,10 @@ class _Chunk:
 
 
 class BatchOperations:
+    """One operation's EIP calls. Every call of a create (each retry, each poll) keeps
+    to one deadline (``timeout``); a failed create is cleaned up under a deadline of
+    its own (``cleanup_timeout``), so cleanup always gets its time."""
+
     def __init__(
         self,
         client: EipClient,
@@ -75,12 +87,24 @@ class BatchOperations:
         say: Callable[[str], None],
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        cleanup_timeout: float | None = None,
     ) -> None:
         self.client = client
         self.timeout = timeout
+        self.cleanup_timeout = (
+            cleanup_timeout if cleanup_timeout is not None else min(max(timeout, 10.0), 300.0)
+        )
         self.say = say
         self.clock = clock
         self.sleep = sleep
+        # Every chunk the creates of this object started: cleanup must account for all.
+        self._started: list[_Chunk] = []
+
+    def _map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        """``fn`` over ``items`` in threads that see this context (the deadline)."""
+        with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
+            futures = [pool.submit(contextvars.copy_context().run, fn, item) for item in items]
+            return [f.result() for f in futures]
 
     # -- finding --------------------------------------------------------------------
     def find_ids(self, batch_id: str) -> list[str]:
@@ -91,38 +115,33 @@ class BatchOperations:
     def details(self, ids: Sequence[str]) -> list[PublicIp]:
         """Full records of the given EIPs that still exist, in the order given."""
         groups = [ids[i : i + IDS_PER_LIST_CALL] for i in range(0, len(ids), IDS_PER_LIST_CALL)]
-        with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
-            pages = list(pool.map(lambda g: self.client.list_publicips(g), groups))
+        pages = self._map(lambda g: self.client.list_publicips(g), groups)
         by_id = {eip.id: eip for page in pages for eip in page}
         return [by_id[i] for i in ids if i in by_id]
 
     # -- creating -------------------------------------------------------------------
     def create(self, request: BatchCreateRequest, batch_id: str, base: int) -> list[str]:
         """Create ``request.count`` EIPs carrying the batch tag; ``base`` EIPs of the
-        batch exist already. Returns the new ids. Raises after a failed job, a
-        deadline or a lost answer; the caller cleans up."""
+        batch exist already. Returns the new ids. Raises after a failed job, the
+        deadline or a lost answer whose EIPs never showed; the caller then calls
+        :meth:`fail_with_cleanup`, which accounts for every job started here."""
         chunks = [_Chunk(n + 1, size) for n, size in enumerate(chunk_sizes(request.count))]
+        self._started.extend(chunks)
         started = self.clock()
-        try:
-            with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
-                list(pool.map(lambda c: self._start(c, request), chunks))
+        with operation_deadline(started + self.timeout):
+            self._map(lambda c: self._start(c, request), chunks)
             self._await_jobs(chunks, request.count, started)
-        except BatchIpError:
-            # The caller deletes what the batch tag finds: jobs still running would
-            # create their EIPs after that cleanup, and leak them. Let them finish first.
-            self._settle_started(chunks, started)
-            raise
-        failed = [c for c in chunks if c.job is not None and c.job.status == "FAIL"]
-        if failed:
-            job = failed[0].job
-            assert job is not None
-            raise EipBatchError(
-                f"job {job.job_id} ({failed[0].number}/{len(chunks)}) ended FAIL: "
-                f"{job.error_code or 'no code'} {job.fail_reason or 'no reason given'}"
-            )
-        expected = base + request.count
-        # A lost create answer is resolved by the tag, never by sending it again.
-        return self._await_tagged(batch_id, expected, started, chunks)
+            failed = [c for c in chunks if c.job is not None and c.job.status != "SUCCESS"]
+            if failed:
+                job = failed[0].job
+                assert job is not None
+                raise EipBatchError(
+                    f"job {job.job_id} ({failed[0].number}/{len(chunks)}) ended {job.status}: "
+                    f"{job.error_code or 'no code'} {job.fail_reason or 'no reason given'}"
+                )
+            expected = base + request.count
+            # A lost create answer is resolved by the tag, never by sending it again.
+            return self._await_tagged(batch_id, expected, started, chunks)
 
     def _start(self, chunk: _Chunk, request: BatchCreateRequest) -> None:
         part = attrs.evolve(request, count=chunk.size)
@@ -130,6 +149,12 @@ class BatchOperations:
             chunk.job_id = self.client.batch_create_publicips(part)
         except TransportError as exc:
             if not exc.sent:
+                raise
+            chunk.lost = exc
+        except CloudApiError as exc:
+            # A 5xx may come after the backend acted (a gateway timing out on it): the
+            # outcome is unknown, as with a lost answer. Other errors refused the call.
+            if exc.status is None or exc.status < 500:
                 raise
             chunk.lost = exc
 
@@ -144,16 +169,16 @@ class BatchOperations:
             pending = [c for c in chunks if not c.done and c.job_id]
             if not pending:
                 return
-            self._poll([pending[-1]], chunks, total, started)
-            if pending[-1].done and len(pending) > 1:
-                self._poll(pending[:-1], chunks, total, started)
+            try:
+                self._poll([pending[-1]], chunks, total, started)
+                if pending[-1].done and len(pending) > 1:
+                    self._poll(pending[:-1], chunks, total, started)
+            except BatchIpError:
+                if self.clock() - started <= self.timeout:
+                    raise  # else: the deadline cut the poll short, said below
             if all(c.done for c in chunks if c.job_id):
                 return
-            if self.clock() - started > self.timeout:
-                with contextlib.suppress(BatchIpError):  # name only the jobs truly stuck
-                    self._poll(
-                        [c for c in chunks if not c.done and c.job_id], chunks, total, started
-                    )
+            if self.clock() - started >= self.timeout:
                 waiting = [c.job_id for c in chunks if not c.done and c.job_id]
                 raise EipBatchError(
                     f"jobs {', '.join(str(j) for j in waiting)} did not finish within "
@@ -161,7 +186,7 @@ class BatchOperations:
                 )
             if pending[-1].done:
                 continue  # the sweep found some still running: go on without a pause
-            self.sleep(interval)
+            self.sleep(min(interval, max(0.0, started + self.timeout - self.clock())))
             interval = min(interval * 1.5, POLL_MAX)
 
     def _poll(self, polled: list[_Chunk], chunks: list[_Chunk], total: int, started: float) -> None:
@@ -169,8 +194,7 @@ class BatchOperations:
             assert chunk.job_id is not None
             chunk.job = self.client.show_job(chunk.job_id)
 
-        with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
-            list(pool.map(one, polled))
+        self._map(one, polled)
         for chunk in polled:
             assert chunk.job is not None
             if self._last_status.get(chunk.number) != chunk.job.status:
@@ -183,32 +207,21 @@ class BatchOperations:
                     f"{created}/{total} EIPs, {self.clock() - started:.0f} s"
                 )
 
-    def _settle_started(self, chunks: list[_Chunk], started: float) -> None:
-        """Best effort, until the deadline: poll the started jobs until they finish."""
-        interval = POLL_FIRST
-        while True:
-            pending = [c for c in chunks if c.job_id and not c.done]
-            if not pending or self.clock() - started > self.timeout:
-                return
-            for chunk in pending:
-                assert chunk.job_id is not None
-                with contextlib.suppress(BatchIpError):
-                    chunk.job = self.client.show_job(chunk.job_id)
-            if all(c.done for c in pending):
-                return
-            self.sleep(interval)
-            interval = min(interval * 1.5, POLL_MAX)
-
     def _await_tagged(
         self, batch_id: str, expected: int, started: float, chunks: list[_Chunk]
     ) -> list[str]:
         interval = POLL_FIRST
         lost = [c for c in chunks if c.lost is not None]
         while True:
-            ids = self.find_ids(batch_id)
+            try:
+                ids = self.find_ids(batch_id)
+            except BatchIpError:
+                if self.clock() - started <= self.timeout:
+                    raise
+                ids = []  # the deadline cut the look short
             if len(ids) >= expected:
                 return ids
-            if self.clock() - started > self.timeout:
+            if self.clock() - started >= self.timeout:
                 cause = (
                     f"the answer to {len(lost)} create call(s) was lost ({lost[0].lost}) and "
                     "their EIPs did not appear"
@@ -223,8 +236,81 @@ class BatchOperations:
                 self.say(
                     f"waiting for the EIPs of a create whose answer was lost: {len(ids)}/{expected}"
                 )
-            self.sleep(interval)
+            self.sleep(min(interval, max(0.0, started + self.timeout - self.clock())))
             interval = min(interval * 1.5, POLL_MAX)
+
+    # -- after a failed create ----------------------------------------------------------
+    def _settle(self, batch_id: str, deadline: float) -> bool:
+        """Wait until every job this object started is finished and the batch's tag
+        count has stopped changing (a create whose answer was lost has no job to watch:
+        its EIPs can only be seen arriving). True when that was reached in time."""
+        interval = POLL_FIRST
+        last_count, stable_since = -1, self.clock()
+        while True:
+            pending = [c for c in self._started if c.job_id and not (c.job and c.job.finished)]
+            for chunk in pending:
+                assert chunk.job_id is not None
+                with contextlib.suppress(BatchIpError):
+                    chunk.job = self.client.show_job(chunk.job_id)
+            count = len(self.find_ids(batch_id))
+            now = self.clock()
+            if count != last_count:
+                last_count, stable_since = count, now
+            still_running = any(c.job_id and not (c.job and c.job.finished) for c in pending)
+            lost = any(c.lost is not None for c in self._started)
+            if not still_running and (not lost or now - stable_since >= SETTLE_STABLE_SECONDS):
+                return True
+            if now >= deadline:
+                return False
+            self.sleep(min(interval, max(0.0, deadline - now)))
+            interval = min(interval * 1.5, POLL_MAX)
+
+    def fail_with_cleanup(
+        self, batch_id: str, cause: BaseException, keep: Sequence[str] = ()
+    ) -> EipBatchError:
+        """After a failed create: wait for everything it started, delete what carries
+        the batch tag (except ``keep``), and say exactly what is known."""
+        what = "create" if not keep else "update"
+        tag = f"{BATCH_TAG_KEY}*{batch_id}"
+        if not any(c.job_id or c.lost for c in self._started):
+            return EipBatchError(
+                f"EipBatch {what} failed: {cause}. Nothing was created: every create call "
+                "was refused before it did anything."
+            )
+        deadline = self.clock() + self.cleanup_timeout
+        removed = 0
+        with operation_deadline(deadline):
+            try:
+                # Two thirds of the cleanup's time to let what it started finish, the
+                # rest (at least) to delete: a job that never ends cannot eat it all.
+                settled = self._settle(batch_id, deadline - self.cleanup_timeout / 3)
+                while doomed := [i for i in self.find_ids(batch_id) if i not in set(keep)]:
+                    if self.clock() >= deadline:
+                        raise EipBatchError(
+                            f"{len(doomed)} EIP(s) still carry the tag when the cleanup "
+                            f"deadline ({self.cleanup_timeout:.0f} s) passed"
+                        )
+                    self.delete(doomed)
+                    removed += len(doomed)
+            except (BatchIpError, CloudApiError) as cleanup_exc:
+                return EipBatchError(
+                    f"EipBatch {what} failed: {cause}. Cleanup deleted {removed} EIP(s) "
+                    f"tagged {tag}, then failed: {cleanup_exc}. EIPs with that tag may "
+                    "remain: `python -m pulumi_batchip orphans` lists them (or list them "
+                    "by that tag) to release them."
+                )
+        if settled:
+            after = "none carries the tag now" if not keep else "only the batch's own remain"
+        else:
+            after = (
+                f"none carried the tag when it checked, but not every job it started had "
+                f"finished within {self.cleanup_timeout:.0f} s: EIPs tagged {tag} may still "
+                "appear; `python -m pulumi_batchip orphans` finds them"
+            )
+        return EipBatchError(
+            f"EipBatch {what} failed: {cause}. Cleaned up: deleted {removed} EIP(s) "
+            f"tagged {tag} that it had created; {after}."
+        )
 
     # -- deleting -------------------------------------------------------------------
     def delete(self, ids: Sequence[str]) -> None:
@@ -232,8 +318,7 @@ class BatchOperations:
         if not ids:
             return
         groups = [ids[i : i + MAX_PER_BATCH] for i in range(0, len(ids), MAX_PER_BATCH)]
-        with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
-            list(pool.map(self._delete_group, groups))
+        self._map(self._delete_group, groups)
         self._confirm_gone(ids)
 
     def _delete_group(self, ids: Sequence[str]) -> None:
@@ -247,39 +332,17 @@ class BatchOperations:
 
     def _confirm_gone(self, ids: Sequence[str]) -> None:
         started = self.clock()
+        left_time = remaining_time(self.clock)
+        limit = self.timeout if left_time is None else min(self.timeout, left_time)
         interval = POLL_FIRST
         while True:
             left = self.details(ids)
             if not left:
                 return
-            if self.clock() - started > self.timeout:
+            if self.clock() - started > limit:
                 raise EipBatchError(
-                    f"{len(left)} EIPs still exist {self.timeout:.0f} s after their delete: "
+                    f"{len(left)} EIPs still exist {limit:.0f} s after their delete: "
                     + ", ".join(e.id for e in left[:10])
                 )
             self.sleep(interval)
             interval = min(interval * 1.5, POLL_MAX)
-
-    def purge(self, batch_id: str, keep: Sequence[str] = ()) -> int:
-        """Delete every EIP of the batch except ``keep``; returns how many."""
-        doomed = [i for i in self.find_ids(batch_id) if i not in set(keep)]
-        self.delete(doomed)
-        return len(doomed)
-
-    def fail_with_cleanup(
-        self, batch_id: str, cause: BaseException, keep: Sequence[str] = ()
-    ) -> EipBatchError:
-        """After a failed create: delete what it made, then describe both."""
-        what = "create" if not keep else "update"
-        try:
-            removed = self.purge(batch_id, keep)
-        except (BatchIpError, CloudApiError) as cleanup_exc:
-            return EipBatchError(
-                f"EipBatch {what} failed: {cause}. Cleanup of the EIPs tagged "
-                f"{BATCH_TAG_KEY}*{batch_id} ALSO failed: {cleanup_exc}. Some may remain: "
-                "list them by that tag and delete them."
-            )
-        return EipBatchError(
-            f"EipBatch {what} failed: {cause}. Cleaned up: deleted {removed} EIP(s) tagged "
-            f"{BATCH_TAG_KEY}*{batch_id} that it had created; none of them is left."
-        )

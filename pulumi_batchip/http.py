@@ -19,11 +19,13 @@ is masked before the error is raised: credentials never reach an error message.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import random
 import ssl
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -34,6 +36,28 @@ from .errors import CloudApiError, ThrottledError, TransportError
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 USER_AGENT = "pulumi-batchip"
+
+# The deadline (time.monotonic) of the operation a call belongs to, if any: no retry
+# wait and no single request goes past it. Thread pools must copy the context
+# (``contextvars.copy_context().run``) for their calls to see it.
+_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "batchip_deadline", default=None
+)
+
+
+@contextlib.contextmanager
+def operation_deadline(deadline: float) -> Iterator[None]:
+    """Calls made inside (in this context) stop retrying, and time out, by ``deadline``."""
+    token = _DEADLINE.set(deadline)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def remaining_time(clock: Callable[[], float] = time.monotonic) -> float | None:
+    deadline = _DEADLINE.get()
+    return None if deadline is None else deadline - clock()
 
 
 def new_http_client(
@@ -115,7 +139,10 @@ class _Stop:
         if state.attempt_number >= self._policy.max_attempts:
             return True
         elapsed = self._policy.clock() - self._started
-        return elapsed + self._wait(state) > self._policy.max_total_seconds
+        if elapsed + self._wait(state) > self._policy.max_total_seconds:
+            return True
+        left = remaining_time(self._policy.clock)
+        return left is not None and self._wait(state) >= left
 
 
 def _transport_error(cloud: str, operation: str, exc: httpx.TransportError) -> TransportError:
@@ -212,8 +239,22 @@ class ApiCaller:
         json: Any,
         ok_statuses: tuple[int, ...],
     ) -> httpx.Response:
+        extra: dict[str, Any] = {}
+        left = remaining_time()
+        if left is not None:
+            if left <= 0:
+                raise TransportError(
+                    cloud=self._cloud,
+                    operation=operation,
+                    sent=False,
+                    cause="the operation's deadline passed before this call",
+                    permanent=True,
+                )
+            # No single request outlives the operation's deadline.
+            configured = self._client.timeout.read or DEFAULT_TIMEOUT.read or 30.0
+            extra["timeout"] = httpx.Timeout(min(configured, left), connect=min(10.0, left))
         try:
-            response = self._client.request(method, path, params=params, json=json)
+            response = self._client.request(method, path, params=params, json=json, **extra)
         except httpx.TransportError as exc:
             raise _transport_error(self._cloud, operation, exc) from None
         if response.is_success or response.status_code in ok_statuses:

@@ -62,6 +62,11 @@ class BatchCreateRequest:
         return body
 
 
+# Job states that mean "not finished yet" (Huawei: INIT, RUNNING; PENDING/WAITING
+# where other VPC jobs use them).
+RUNNING_JOB_STATES = frozenset({"INIT", "RUNNING", "PENDING", "WAITING"})
+
+
 @attrs.frozen
 class Job:
     job_id: str
@@ -75,7 +80,9 @@ class Job:
 
     @property
     def finished(self) -> bool:
-        return self.status in ("SUCCESS", "FAIL")
+        # Any word but a running one is terminal (FAIL, and FAILED or ERROR where a
+        # region says so): a failed job must never wait out the whole deadline.
+        return self.status.upper() not in RUNNING_JOB_STATES
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Job:
