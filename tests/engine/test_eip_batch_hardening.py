@@ -1,0 +1,233 @@
+"""EipBatch under hostile faults (each scenario was reproduced as a leak, a lie or a
+stale state before): deadlines with jobs still running, slow answers, refused
+credentials, ambiguous 5xx, bound EIPs on a count-down, a failing step after another,
+bandwidth drift, state written by older code, and pins for surviving mutants."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from pulumi_batchip import config as cfg
+from pulumi_batchip.config import Credentials, HuaweiSettings
+from pulumi_batchip.eip_batch import EipBatchProvider
+from pulumi_batchip.emulator import (
+    DEFAULT_HW_PROJECT_ID,
+    EmulatorConfig,
+    RunningEmulator,
+    start_emulator,
+)
+from pulumi_batchip.huawei.eip import EipClient
+
+from ..conftest import Admin
+from .conftest import HW_AK, HW_SK, stack_config
+from .harness import EngineResource, ProviderError, ProviderProcess
+from .test_eip_batch_engine import TYPE, assert_state_matches, held, inputs
+
+
+@pytest.fixture(scope="module")
+def slow_jobs() -> Iterator[RunningEmulator]:
+    """Jobs take 3 s: longer than the short deadlines below."""
+    with start_emulator(config=EmulatorConfig(job_seconds=3.0)) as running:
+        yield running
+
+
+@pytest.fixture
+def slow_admin(slow_jobs: RunningEmulator) -> Iterator[Admin]:
+    admin = Admin(slow_jobs.url)
+    admin.reset()
+    yield admin
+    admin.close()
+
+
+def server_with(url: str, **config: str) -> ProviderProcess:
+    server = ProviderProcess()
+    server.__enter__()
+    server.configure({**stack_config(url), **config})
+    return server
+
+
+def test_deadline_with_jobs_still_running_leaves_nothing(
+    slow_jobs: RunningEmulator, slow_admin: Admin
+) -> None:
+    """eipJobTimeout 1 s, jobs of 3 s, 120 EIPs: the create fails at the deadline, its
+    cleanup waits for the three jobs, deletes their 120 EIPs, and says so truly."""
+    server = server_with(slow_jobs.url, **{"batchip:eipJobTimeout": "1"})
+    try:
+        res = EngineResource(server, TYPE, "slow")
+        with pytest.raises(ProviderError) as info:
+            res.up(inputs(count=120))
+    finally:
+        server.__exit__(None, None, None)
+    details = info.value.details
+    assert "did not finish within 1 s" in details
+    assert "Cleaned up: deleted 120 EIP(s)" in details and "none carries the tag now" in details
+    time.sleep(4)  # longer than any job: nothing may appear later
+    assert held(slow_admin) == {}
+
+
+@pytest.mark.parametrize("operation", ["ShowResourcesJobDetail", "ListPublicips"])
+def test_slow_answers_keep_to_the_deadline(
+    slow_jobs: RunningEmulator, slow_admin: Admin, operation: str
+) -> None:
+    """Every answer of one operation takes 2.5 s and the deadline is 3 s: the create
+    fails within the deadline plus the cleanup's own bound, and leaves nothing."""
+    slow_admin.faults({"operation": operation, "action": "delay", "seconds": 2.5, "times": 0})
+    server = server_with(slow_jobs.url, **{"batchip:eipJobTimeout": "3"})
+    started = time.monotonic()
+    try:
+        res = EngineResource(server, TYPE, "slow")
+        with pytest.raises(ProviderError):
+            res.up(inputs(count=60))
+    finally:
+        server.__exit__(None, None, None)
+    elapsed = time.monotonic() - started
+    assert elapsed < 3 + 10 + 5, elapsed  # deadline + cleanup bound + one slow answer
+    slow_admin.clear_faults()
+    time.sleep(3.5)
+    assert held(slow_admin) == {}
+
+
+def test_refused_credentials_say_nothing_was_created(
+    emulator_session: RunningEmulator, admin: Admin
+) -> None:
+    server = server_with(emulator_session.url, **{"huaweicloud:secretKey": "wrong-key"})
+    try:
+        res = EngineResource(server, TYPE, "denied")
+        with pytest.raises(ProviderError) as info:
+            res.up(inputs(count=3))
+    finally:
+        server.__exit__(None, None, None)
+    details = info.value.details
+    assert "Nothing was created: every create call was refused" in details
+    assert "may remain" not in details and "Cleanup" not in details
+    assert held(admin) == {}
+
+
+def test_ambiguous_502_is_awaited_by_tag_then_cleaned(
+    emulator_session: RunningEmulator, admin: Admin
+) -> None:
+    """A 502 on the create may come after the backend acted: never a plain failure.
+    Here nothing landed: the EIPs are awaited by tag until the deadline, then the
+    cleanup checks the tag is still empty, and says so."""
+    admin.faults({"operation": "BatchCreatePublicips", "action": "error", "status": 502})
+    server = server_with(emulator_session.url, **{"batchip:eipJobTimeout": "2"})
+    try:
+        res = EngineResource(server, TYPE, "bad-gateway")
+        with pytest.raises(ProviderError) as info:
+            res.up(inputs(count=3))
+    finally:
+        server.__exit__(None, None, None)
+    details = info.value.details
+    assert "the answer to 1 create call(s) was lost" in details
+    assert "Cleaned up: deleted 0 EIP(s)" in details and "none carries the tag now" in details
+    creates = [r for r in admin.requests() if r["operation"] == "BatchCreatePublicips"]
+    assert len(creates) == 1  # never sent again blindly
+    assert held(admin) == {}
+
+
+def test_count_down_refuses_to_release_a_bound_eip(
+    provider_server: ProviderProcess, admin: Admin
+) -> None:
+    res = EngineResource(provider_server, TYPE, "bound")
+    res.up(inputs(count=5))
+    newest = res.outputs["eip_ids"][-1]
+    admin.post("eip/bind", {"publicip_id": newest, "port_id": "port-9"})
+    with pytest.raises(ProviderError) as info:
+        res.up(inputs(count=2))
+    assert "would release 1 bound EIP(s)" in info.value.details
+    assert newest in info.value.details and "nothing was changed" in info.value.details
+    assert len(held(admin)) == 5
+    assert_state_matches(res, admin)
+    admin.post("eip/unbind", {"publicip_id": newest})
+    res.destroy()
+    assert held(admin) == {}
+
+
+def test_failing_retag_releases_nothing(provider_server: ProviderProcess, admin: Admin) -> None:
+    """Count 3 -> 1 plus a tag change whose tag call fails: the reversible step comes
+    first, so nothing was released and cloud and state still agree."""
+    res = EngineResource(provider_server, TYPE, "retag")
+    res.up(inputs(count=3, tags={"env": "a"}))
+    admin.faults(
+        {"operation": "BatchCreatePublicipTags", "action": "error", "status": 400, "times": 0}
+    )
+    with pytest.raises(ProviderError):
+        res.up(inputs(count=1, tags={"env": "b"}))
+    admin.clear_faults()
+    assert len(held(admin)) == 3
+    assert_state_matches(res, admin)
+    res.destroy()
+
+
+def test_bandwidth_drift_shows_on_refresh_and_up_restores_it(
+    provider_server: ProviderProcess, admin: Admin, emulator_session: RunningEmulator
+) -> None:
+    res = EngineResource(provider_server, TYPE, "drift")
+    res.up(inputs(count=2))
+    bandwidth = res.outputs["bandwidth_ids"][0]
+    settings = HuaweiSettings(
+        Credentials(HW_AK, HW_SK), "cn-north-4", DEFAULT_HW_PROJECT_ID, emulator_session.url
+    )
+    client = EipClient.from_settings(settings)
+    try:
+        client.update_bandwidth_size(bandwidth, 50)  # behind Pulumi's back
+    finally:
+        client.close()
+    res.refresh()
+    assert res.outputs["bandwidth"]["size"] == 50
+    before = len(admin.requests())
+    assert res.up(inputs(count=2)) == "update"
+    resized = [r for r in admin.requests()[before:] if r["operation"] == "UpdateBandwidth"]
+    assert len(resized) == 1
+    sizes = {b["id"]: b["size"] for b in admin.state()["eip"]["bandwidths"].values()}
+    assert sizes[bandwidth] == 5
+    assert res.outputs["bandwidth"]["size"] == 5
+    res.destroy()
+
+
+def test_whole_bandwidth_size_is_never_resized(
+    provider_server: ProviderProcess, admin: Admin
+) -> None:
+    shared = next(
+        b["id"] for b in admin.state()["eip"]["bandwidths"].values() if b["share_type"] == "WHOLE"
+    )
+    res = EngineResource(provider_server, TYPE, "whole")
+    res.up(inputs(count=2, bandwidth={"share_type": "WHOLE", "id": shared, "size": 5}))
+    before = len(admin.requests())
+    res.up(inputs(count=2, bandwidth={"share_type": "WHOLE", "id": shared, "size": 50}))
+    assert "UpdateBandwidth" not in [r["operation"] for r in admin.requests()[before:]]
+    res.destroy()
+
+
+OLD_STATE: dict[str, Any] = {
+    # What a `.get` (and older code) stored: no charge_mode, no ip_version, no tags.
+    "batch_id": "b1",
+    "count": 2,
+    "bandwidth": {"size": 5, "share_type": "PER"},
+    "region": "cn-north-4",
+    "project_id": DEFAULT_HW_PROJECT_ID,
+    "eip_ids": ["e1", "e2"],
+}
+
+
+def test_state_from_older_code_is_migrated_not_replaced() -> None:
+    provider = EipBatchProvider()
+    news = {
+        "count": 2,
+        "publicip_type": "5_bgp",
+        "ip_version": 4,
+        "bandwidth": {"size": 5, "share_type": "PER", "charge_mode": "bandwidth"},
+        "tags": {},
+        "region": "cn-north-4",
+        "project_id": DEFAULT_HW_PROJECT_ID,
+    }
+    diff = provider.diff("b1", dict(OLD_STATE), news)
+    assert diff.changes is False and not diff.replaces
+
+
+def test_default_job_deadline_is_ten_minutes() -> None:
+    assert cfg.eip_job_timeout({}, {}) == 600.0
