@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -29,17 +30,107 @@ from ._provider import (
     is_unknown,
     progress,
 )
-from .baidu.bcc import BccClient
-from .errors import BatchIpError, CloudApiError, NotFoundError, OperationTimeoutError
+from .baidu.bcc import BccClient, Instance, canonical_address
+from .errors import (
+    AuthError,
+    BatchIpError,
+    ClientError,
+    CloudApiError,
+    ConfigError,
+    NotFoundError,
+    OperationTimeoutError,
+    ValidationError,
+)
 
 REPLACE_KEYS = ("instance_id", "ipv6", "region")
 REBOOT_DEADLINE_SECONDS = 600.0
 # A reboot request is asynchronous: wait this long to see the VM leave Running.
 REBOOT_START_GRACE_SECONDS = 15.0
 
+# The outputs carry the version of their own layout, so state written by any version
+# can be brought to this one before it is used (migrate_state). Not an input name, not
+# a Pulumi-reserved one (those start with "__"). Bump it, and teach migrate_state the
+# step, whenever an output is added, renamed or changes meaning.
+SCHEMA_KEY = "schema_version"
+SCHEMA_VERSION = 1
+# Defaults of the boolean inputs: check_inputs gives them to new inputs and
+# migrate_state to old state that lacks them.
+FLAG_DEFAULTS: Mapping[str, bool] = {"ipv6": False, "reboot": False, "adopt": False}
+
+# BCC instance ids look like "i-DhjUXmSA" (shared/reference/baidu-bcc.md): a generous
+# bound that still keeps an id safe in a URL path and short in every message.
+INSTANCE_ID_PATTERN = re.compile(r"[A-Za-z0-9-]{1,64}")
+REGION_PATTERN = re.compile(r"[A-Za-z0-9-]{1,32}")  # bj, gz, su, hkg, fwh, ... (endpoint host)
+MAX_ADDRESS_TEXT = 64  # the longest IPv6 spelling is 45 characters
+MAX_ADDRESSES = 256  # per set; BCC holds far fewer per NIC (40 at most on an ENI)
+MAX_FAILURES_PER_PROPERTY = 10
+# Every message built from user input quotes it in at most this many characters, and
+# lists at most this many addresses (as many as an ENI can hold): errors travel in
+# gRPC metadata, which is limited to a few KiB.
+MAX_QUOTED = 80
+MAX_LISTED = 40  # the progress line on stderr names every address, however many
+MAX_NESTED_ERROR = 600
+
 
 def _normalize(address: str) -> str:
+    """Canonical spelling of a valid address (raises ValueError otherwise)."""
     return ipaddress.ip_address(address).compressed
+
+
+def _brief(value: object, limit: int = MAX_QUOTED) -> str:
+    """``repr(value)``, cut to ``limit`` characters: user input quoted in a message."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int past the interpreter's digit limit
+        return f"<{type(value).__name__} too large to show>"
+    if len(text) <= limit:
+        return text
+    size = f"{len(value)} characters" if isinstance(value, str) else f"{len(text)} characters"
+    return f"{text[:limit]}... ({size})"
+
+
+def _listed(addresses: Sequence[str]) -> str:
+    shown = ", ".join(addresses[:MAX_LISTED])
+    more = len(addresses) - MAX_LISTED
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+def _error_text(exc: BaseException) -> str:
+    text = str(exc)
+    if len(text) <= MAX_NESTED_ERROR:
+        return text
+    return f"{text[:MAX_NESTED_ERROR]}... ({len(text)} characters)"
+
+
+def _instance_id_problem(value: object) -> str | None:
+    """Why ``value`` is no instance id, or None."""
+    if not isinstance(value, str) or not value:
+        return "must be a non-empty instance id such as 'i-DhjUXmSA'"
+    if not INSTANCE_ID_PATTERN.fullmatch(value):
+        return (
+            "must be a BCC instance id such as 'i-DhjUXmSA' (at most 64 letters, digits "
+            f"and '-'), not {_brief(value)}"
+        )
+    return None
+
+
+def _address_problem(text: str, ipv6: object) -> str | None:
+    """Why ``text`` (stripped) is not an address a set can hold, or None."""
+    if len(text) > MAX_ADDRESS_TEXT:
+        return "is not a valid IP address"
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return "is not a valid IP address"
+    if address.version == 6 and address.scope_id:
+        return (
+            f"carries a zone id (%{address.scope_id[:MAX_QUOTED]}): a NIC's secondary "
+            "address is given without one"
+        )
+    if isinstance(ipv6, bool) and (address.version == 6) != ipv6:
+        family = "IPv6" if ipv6 else "IPv4"
+        return f"is IPv{address.version} but ipv6={ipv6} needs {family}"
+    return None
 
 
 class _Claims:
@@ -77,32 +168,36 @@ def _check_address_list(value: object, ipv6: object, failures: Failures) -> list
     if not value:
         failures.add("private_ips", "must hold at least one address (or use count)")
         return None
+    if len(value) > MAX_ADDRESSES:
+        failures.add(
+            "private_ips", f"holds {len(value)} addresses; a set holds at most {MAX_ADDRESSES}"
+        )
+        return None
     normalized: list[Any] = []
     seen: set[str] = set()
+    problems: list[str] = []
     for i, item in enumerate(value):
         if is_unknown(item):
             normalized.append(item)
             continue
         if not isinstance(item, str):
-            failures.add("private_ips", f"item {i} must be a string, not {type(item).__name__}")
+            problems.append(f"item {i} must be a string, not {type(item).__name__}")
             continue
-        try:
-            address = ipaddress.ip_address(item.strip())
-        except ValueError:
-            failures.add("private_ips", f"item {i} {item!r} is not a valid IP address")
+        if problem := _address_problem(item.strip(), ipv6):
+            problems.append(f"item {i} {_brief(item)} {problem}")
             continue
-        if isinstance(ipv6, bool) and (address.version == 6) != ipv6:
-            family = "IPv6" if ipv6 else "IPv4"
-            failures.add(
-                "private_ips",
-                f"item {i} {item!r} is IPv{address.version} but ipv6={ipv6} needs {family}",
-            )
+        address = _normalize(item.strip())
+        if address in seen:
+            problems.append(f"item {i} {_brief(item)} is a duplicate")
             continue
-        if address.compressed in seen:
-            failures.add("private_ips", f"item {i} {item!r} is a duplicate")
-            continue
-        seen.add(address.compressed)
-        normalized.append(address.compressed)
+        seen.add(address)
+        normalized.append(address)
+    for problem in problems[:MAX_FAILURES_PER_PROPERTY]:
+        failures.add("private_ips", problem)
+    if len(problems) > MAX_FAILURES_PER_PROPERTY:
+        failures.add(
+            "private_ips", f"... and {len(problems) - MAX_FAILURES_PER_PROPERTY} more items fail"
+        )
     return normalized
 
 
@@ -113,15 +208,15 @@ def check_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], Failures]:
     inputs: dict[str, Any] = {}
 
     instance_id = news.get("instance_id")
-    if not is_unknown(instance_id) and (
-        not isinstance(instance_id, str) or not instance_id.strip() or "/" in instance_id
-    ):
-        failures.add("instance_id", "must be a non-empty instance id such as 'i-DhjUXmSA'")
-    inputs["instance_id"] = instance_id.strip() if isinstance(instance_id, str) else instance_id
+    if isinstance(instance_id, str):
+        instance_id = instance_id.strip()
+    if not is_unknown(instance_id) and (problem := _instance_id_problem(instance_id)):
+        failures.add("instance_id", problem)
+    inputs["instance_id"] = instance_id
 
-    for flag in ("ipv6", "reboot", "adopt"):
+    for flag, default in FLAG_DEFAULTS.items():
         value = news.get(flag)
-        value = False if value is None else value
+        value = default if value is None else value
         if not is_unknown(value) and not isinstance(value, bool):
             failures.add(flag, "must be true or false")
         inputs[flag] = value
@@ -131,6 +226,12 @@ def check_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], Failures]:
     if region is not None and not is_unknown(region):
         if not isinstance(region, str) or not region.strip():
             failures.add("region", "must be a non-empty region name such as 'bj'")
+        elif not REGION_PATTERN.fullmatch(region.strip()):
+            failures.add(
+                "region",
+                "must be a region name such as 'bj' (at most 32 letters, digits and '-'), "
+                f"not {_brief(region)}",
+            )
         else:
             region = region.strip()
     if region is not None:
@@ -154,9 +255,9 @@ def check_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], Failures]:
     else:
         as_int = coerce_int(count)
         if as_int is None:
-            failures.add("count", f"must be a whole number, not {count!r}")
+            failures.add("count", f"must be a whole number, not {_brief(count)}")
         elif as_int < 1:
-            failures.add("count", f"must be at least 1, not {as_int}")
+            failures.add("count", f"must be at least 1, not {_brief(as_int)}")
         else:
             inputs["count"] = as_int
     if inputs["adopt"] is True and private_ips is None:
@@ -181,10 +282,10 @@ class _Desired:
         count = props.get("count")
         return cls(
             instance_id=str(props["instance_id"]),
-            ipv6=bool(props.get("ipv6", False)),
-            reboot=bool(props.get("reboot", False)),
+            ipv6=bool(props.get("ipv6", FLAG_DEFAULTS["ipv6"])),
+            reboot=bool(props.get("reboot", FLAG_DEFAULTS["reboot"])),
             region=props.get("region") or None,
-            private_ips=tuple(_normalize(a) for a in ips) if ips is not None else None,
+            private_ips=tuple(canonical_address(str(a)) for a in ips) if ips is not None else None,
             count=coerce_int(count) if count is not None else None,
         )
 
@@ -196,24 +297,168 @@ def _outputs(desired: _Desired, region: str, owned: Sequence[str]) -> dict[str, 
         "ipv6": desired.ipv6,
         "reboot": desired.reboot,
         "region": region,
+        SCHEMA_KEY: SCHEMA_VERSION,
     }
     if desired.count is not None:
         outs["count"] = desired.count
     return outs
 
 
-def parse_import_id(id_: str) -> tuple[str, list[str]]:
-    """``<instance_id>/<ip>[,<ip>...]`` → instance id and normalized addresses."""
+def migrate_state(state: Mapping[str, Any], default_region: str | None = None) -> dict[str, Any]:
+    """Outputs as any version of this package wrote them, in this version's layout.
+
+    Version 0 (no ``schema_version``): older code could leave out ``ipv6``, ``reboot``
+    and ``region`` and wrote addresses as it got them. The flags get check's defaults
+    (FLAG_DEFAULTS), except that a set whose addresses are IPv6 is an IPv6 set; a
+    missing region is the configured one, which is what that code used; addresses
+    get their canonical spelling; ``count`` an int. A newer layout than this code
+    knows is refused rather than guessed at."""
+    raw_version = state.get(SCHEMA_KEY)
+    version = 0 if raw_version is None else coerce_int(raw_version)
+    if version is None or not 0 <= version <= SCHEMA_VERSION:
+        raise BatchIpError(
+            f"SecondaryIpSet state has {SCHEMA_KEY} {_brief(raw_version)}, but this "
+            f"pulumi-batchip reads up to {SCHEMA_VERSION}: upgrade pulumi-batchip (the state "
+            "was written by a newer version)"
+        )
+    migrated = dict(state)
+    owned = [canonical_address(a) for a in state.get("private_ips") or () if isinstance(a, str)]
+    migrated["private_ips"] = list(dict.fromkeys(owned))
+    if isinstance(state.get("instance_id"), str):
+        migrated["instance_id"] = state["instance_id"].strip()
+    for flag in ("ipv6", "reboot"):
+        if not isinstance(state.get(flag), bool):
+            migrated[flag] = FLAG_DEFAULTS[flag]
+    if not isinstance(state.get("ipv6"), bool) and any(":" in a for a in owned):
+        migrated["ipv6"] = True
+    region = state.get("region")
+    if isinstance(region, str) and region.strip():
+        migrated["region"] = region.strip()
+    elif default_region:
+        migrated["region"] = default_region
+    else:
+        migrated.pop("region", None)
+    if "count" in state:
+        count = coerce_int(state.get("count"))
+        if count is None:
+            del migrated["count"]
+        else:
+            migrated["count"] = count
+    migrated[SCHEMA_KEY] = SCHEMA_VERSION
+    return migrated
+
+
+def parse_import_id(id_: object) -> tuple[str, list[str]]:
+    """``<instance_id>/<ip>[,<ip>...]`` → instance id and normalized addresses. Anything
+    else is a BatchIpError that quotes the id briefly."""
+    shape = "must look like <instance_id>/<ip>[,<ip>...]"
+    if not isinstance(id_, str):
+        raise BatchIpError(f"SecondaryIpSet id {_brief(id_)} {shape}")
     instance_id, sep, rest = id_.partition("/")
     if not sep or not instance_id or not rest:
-        raise BatchIpError(f"SecondaryIpSet id {id_!r} must look like <instance_id>/<ip>[,<ip>...]")
-    try:
-        addresses = [_normalize(a.strip()) for a in rest.split(",") if a.strip()]
-    except ValueError as exc:
-        raise BatchIpError(f"SecondaryIpSet id {id_!r}: {exc}") from None
-    if not addresses or len({ipaddress.ip_address(a).version for a in addresses}) != 1:
-        raise BatchIpError(f"SecondaryIpSet id {id_!r} needs addresses of one IP family")
+        raise BatchIpError(f"SecondaryIpSet id {_brief(id_)} {shape}")
+    if problem := _instance_id_problem(instance_id):
+        raise BatchIpError(f"SecondaryIpSet id {_brief(id_)}: the instance id {problem}")
+    texts = [a.strip() for a in rest.split(",") if a.strip()]
+    if not texts:
+        raise BatchIpError(f"SecondaryIpSet id {_brief(id_)} {shape}")
+    if len(texts) > MAX_ADDRESSES:
+        raise BatchIpError(
+            f"SecondaryIpSet id {_brief(id_)} names {len(texts)} addresses; at most {MAX_ADDRESSES}"
+        )
+    for text in texts:
+        if problem := _address_problem(text, None):
+            raise BatchIpError(f"SecondaryIpSet id {_brief(id_)}: {_brief(text)} {problem}")
+    addresses = list(dict.fromkeys(_normalize(t) for t in texts))
+    if len({ipaddress.ip_address(a).version for a in addresses}) != 1:
+        raise BatchIpError(f"SecondaryIpSet id {_brief(id_)} needs addresses of one IP family")
     return instance_id, addresses
+
+
+def _outcome_unknown(exc: BatchIpError) -> bool:
+    """Whether a failed call may still have acted. A refusal the cloud answered (4xx,
+    auth, not found) or one raised before sending did nothing: BCC's batch calls are
+    all or nothing, and every retry carried the same clientToken, so an earlier attempt
+    that acted would have been answered with its success. No answer at all, a 5xx or
+    a throttle after the last retry leaves it open."""
+    definite = (ClientError, AuthError, NotFoundError, ValidationError, ConfigError)
+    return not isinstance(exc, definite)
+
+
+@attrs.frozen
+class _RollBack:
+    """What removing addresses again achieved, as far as it could be verified."""
+
+    removed: tuple[str, ...]
+    remaining: tuple[str, ...]  # still on the NIC, or not known to be gone (verified False)
+    verified: bool  # remaining was read back from the NIC (or the delete was answered)
+    problem: str = ""  # why not all were removed
+
+    def describe(self, instance_id: str, ipv6: bool) -> str:
+        if not self.remaining:
+            return f"removed again ({_listed(self.removed)}): none of them is left on the VM"
+        parts = []
+        which = "them"
+        if self.removed:
+            parts.append(f"removed again: {_listed(self.removed)}")
+            which = "the others"
+        if self.verified:
+            parts.append(
+                f"removing {which} again failed ({self.problem}); still on VM {instance_id} "
+                f"(read back from its NIC): {_listed(self.remaining)}"
+            )
+        else:
+            parts.append(
+                f"removing {which} again failed and the VM could not be read back "
+                f"({self.problem}): assume these are still on VM {instance_id}: "
+                f"{_listed(self.remaining)}"
+            )
+        named = repr(list(self.remaining)) if len(self.remaining) <= 8 else "[the addresses above]"
+        family = ", ipv6=True" if ipv6 else ""
+        parts.append(
+            "they belong to no resource in any Pulumi state (`pulumi refresh` cannot find "
+            "them): remove them by hand (BCC batchDelIp), or claim them with "
+            f"SecondaryIpSet(..., instance_id={instance_id!r}, private_ips={named}{family}, "
+            "adopt=True); then run `pulumi up` again"
+        )
+        return "; ".join(parts)
+
+
+def _roll_back(
+    client: BccClient,
+    instance_id: str,
+    ipv6: bool,
+    addresses: Sequence[str],
+    spelled: Sequence[str] | None = None,
+) -> _RollBack:
+    """batchDelIp of ``addresses`` (canonical; sent as ``spelled``, the cloud's
+    spelling, when given); when that fails, read the NIC to see what is left and try
+    once more with what is left, as the cloud spells it."""
+    left = list(addresses)
+    sent = list(spelled) if spelled is not None else list(addresses)
+    problem = ""
+    for _attempt in range(2):
+        try:
+            client.batch_del_ip(instance_id, sent, client_token=_token())
+        except BatchIpError as exc:
+            problem = _error_text(exc)
+        else:
+            return _RollBack(tuple(addresses), (), True)
+        try:
+            instance = client.get_instance(instance_id)
+        except NotFoundError:
+            return _RollBack(tuple(addresses), (), True)  # the VM is gone, with them
+        except BatchIpError as read_exc:
+            removed = tuple(a for a in addresses if a not in left)
+            problem = f"{problem}; reading the NIC: {_error_text(read_exc)}"
+            return _RollBack(removed, tuple(left), False, problem)
+        present = set(instance.secondary_addresses(ipv6=ipv6))
+        left = [a for a in left if a in present]
+        if not left:
+            return _RollBack(tuple(addresses), (), True)
+        sent = instance.cloud_text(left, ipv6=ipv6)
+    removed = tuple(a for a in addresses if a not in left)
+    return _RollBack(removed, tuple(left), True, problem)
 
 
 class SecondaryIpSetProvider(BatchIpProvider):
@@ -231,20 +476,24 @@ class SecondaryIpSetProvider(BatchIpProvider):
     def _default_region(self) -> str | None:
         return cfg.configured(cfg.BAIDU_REGION, self.stack_config)
 
+    def _migrated(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        """Stored outputs in this version's layout (diff, update, read and delete all
+        start here)."""
+        return migrate_state(state, self._default_region())
+
     # -- check / diff ---------------------------------------------------------------
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs, failures = check_inputs(news)
         return CheckResult(inputs, failures.items)
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        olds = self._migrated(olds)
         if isinstance(olds.get("instance_id"), str):
             # Every set of the program is diffed on each `up`: what it owns is claimed.
-            CLAIMS.claim(
-                str(olds.get("instance_id")), id_, [str(a) for a in olds.get("private_ips") or ()]
-            )
+            CLAIMS.claim(str(olds.get("instance_id")), id_, olds["private_ips"])
         effective = {
             "instance_id": news.get("instance_id"),
-            "ipv6": news.get("ipv6", False),
+            "ipv6": news.get("ipv6", FLAG_DEFAULTS["ipv6"]),
             # No region input means the configured one, as create resolved it.
             "region": news.get("region") or self._default_region() or olds.get("region"),
         }
@@ -255,7 +504,7 @@ class SecondaryIpSetProvider(BatchIpProvider):
         ]
 
         changed = list(replaces)
-        if news.get("reboot", False) != olds.get("reboot", False):
+        if news.get("reboot", FLAG_DEFAULTS["reboot"]) != olds["reboot"]:
             changed.append("reboot")
         if self._address_set_changes(olds, news):
             changed.append("private_ips" if news.get("private_ips") is not None else "count")
@@ -263,7 +512,7 @@ class SecondaryIpSetProvider(BatchIpProvider):
         delete_first = False
         if replaces:
             new_ips = news.get("private_ips")
-            old_ips = set(olds.get("private_ips") or ())
+            old_ips = set(olds["private_ips"])
             # Explicit addresses must leave the old set before the new one can take them.
             delete_first = isinstance(new_ips, list) and (
                 contains_unknown(new_ips) or bool(old_ips & set(new_ips))
@@ -295,12 +544,15 @@ class SecondaryIpSetProvider(BatchIpProvider):
         desired = _Desired.from_props(props)
         client, region = self._client(desired.region)
         with self.lock_for(desired.instance_id):
+            # The NIC as it is before we add: what an unanswered batchAddIp did is the
+            # difference (_add). Adoption reads the same snapshot.
+            instance = client.get_instance(desired.instance_id)
+            before = instance.secondary_addresses(ipv6=desired.ipv6)
             claimed: list[str] = []
             wanted = desired.private_ips
             if props.get("adopt") and wanted is not None:
                 # Addresses already on the NIC are claimed as they are; the rest added.
-                instance = client.get_instance(desired.instance_id)
-                present = set(instance.secondary_addresses(ipv6=desired.ipv6))
+                present = set(before)
                 claimed = [a for a in wanted if a in present]
                 wanted = tuple(a for a in wanted if a not in present)
                 if claimed:
@@ -309,7 +561,7 @@ class SecondaryIpSetProvider(BatchIpProvider):
                     )
             added: list[str] = []
             if wanted or desired.count:
-                added = self._add(client, desired, wanted or None)
+                added = self._add(client, desired, wanted or None, before)
             if desired.reboot and added:
                 self._reboot_and_wait(client, desired.instance_id)
         owned = _in_order(claimed + added, desired.private_ips) if claimed else added
@@ -318,9 +570,20 @@ class SecondaryIpSetProvider(BatchIpProvider):
         return CreateResult(id_, _outputs(desired, region, owned))
 
     @staticmethod
-    def _add(client: BccClient, desired: _Desired, private_ips: Sequence[str] | None) -> list[str]:
+    def _add(
+        client: BccClient,
+        desired: _Desired,
+        private_ips: Sequence[str] | None,
+        before: Collection[str],
+    ) -> list[str]:
         """One batchAddIp; the addresses reach the user's terminal at once, so an
-        interrupted `pulumi up` still leaves them named in its output."""
+        interrupted `pulumi up` still leaves them named in its output.
+
+        ``before``: the NIC's secondary addresses of the family, read under the VM's
+        lock just before. If the call ends without a definite answer, whatever it
+        added is in no state and a rerun (a fresh clientToken) would add more: the NIC
+        is read again, what appeared is removed again, and the error says exactly that.
+        """
         try:
             added = client.batch_add_ip(
                 desired.instance_id,
@@ -329,18 +592,84 @@ class SecondaryIpSetProvider(BatchIpProvider):
                 count=None if private_ips else desired.count,
                 ipv6=desired.ipv6,
             )
-        except CloudApiError as exc:
-            if exc.code == "PrivateIpInUseException":
-                raise BatchIpError(
-                    f"{exc}. If the address was left on the VM by an interrupted `pulumi up` "
+        except BatchIpError as exc:
+            hint = ""
+            if isinstance(exc, CloudApiError) and exc.code == "PrivateIpInUseException":
+                hint = (
+                    ". If the address was left on the VM by an interrupted `pulumi up` "
                     "(or you want this set to own what is already there), set adopt=True "
                     "to claim it; `python -m pulumi_batchip orphans` lists what an "
                     "interrupted create left behind."
-                ) from exc
-            raise
-        added = [_normalize(a) for a in added]
+                )
+            if not _outcome_unknown(exc):
+                if hint:
+                    raise BatchIpError(f"{exc}{hint}") from exc
+                raise
+            raise SecondaryIpSetProvider._undo_unanswered_add(
+                client, desired, private_ips, before, exc
+            ) from exc
+        added = [canonical_address(a) for a in added]
         progress(f"SecondaryIpSet on {desired.instance_id}: added {', '.join(added)}")
         return added
+
+    @staticmethod
+    def _undo_unanswered_add(
+        client: BccClient,
+        desired: _Desired,
+        private_ips: Sequence[str] | None,
+        before: Collection[str],
+        exc: BatchIpError,
+    ) -> BatchIpError:
+        """After a batchAddIp without a definite answer: find what it added, remove it
+        again and describe the outcome truthfully (the caller raises it).
+
+        Only our own sets are kept out of the way, by the VM's lock this runs under.
+        Anyone else adding to the NIC at the same moment (the console, another tool,
+        another stack) is indistinguishable from this call: with ``count`` such an
+        address is taken for ours and removed too; with explicit addresses only the
+        ones we asked for are considered."""
+        instance_id, ipv6 = desired.instance_id, desired.ipv6
+        failed = f"{_error_text(exc)}. The call may still have acted"
+        try:
+            after = client.get_instance(instance_id)
+        except BatchIpError as read_exc:
+            message = (
+                f"{failed}, and reading VM {instance_id}'s NIC to check failed too "
+                f"({_error_text(read_exc)}): whether it added addresses is unknown. Before "
+                "the call the NIC held these secondary addresses: "
+                f"{_listed(list(before)) or 'none'}; "
+                "any other one there now may be this call's and belongs to no Pulumi "
+                "state: remove it by hand or claim it with adopt=True"
+            )
+            progress(f"SecondaryIpSet on {instance_id}: {message}")
+            return BatchIpError(message)
+        known = set(before)
+        appeared = [a for a in after.secondary_addresses(ipv6=ipv6) if a not in known]
+        if private_ips is not None:
+            asked = set(private_ips)
+            appeared = [a for a in appeared if a in asked]
+        if not appeared:
+            return BatchIpError(
+                f"{failed}, but VM {instance_id}'s NIC, read again, shows no address it "
+                "added: nothing to clean up"
+            )
+        progress(
+            f"SecondaryIpSet on {instance_id}: batchAddIp got no answer but added "
+            f"{', '.join(appeared)}; removing them again"
+        )
+        outcome = _roll_back(
+            client, instance_id, ipv6, appeared, after.cloud_text(appeared, ipv6=ipv6)
+        )
+        if outcome.remaining:
+            progress(
+                f"SecondaryIpSet on {instance_id}: LEFT ON THE VM, in no state: "
+                f"{', '.join(outcome.remaining)}"
+            )
+        then = "" if outcome.remaining else ". Run `pulumi up` again"
+        return BatchIpError(
+            f"{failed}: VM {instance_id}'s NIC, read again, shows it added "
+            f"{_listed(appeared)}; {outcome.describe(instance_id, ipv6)}{then}"
+        )
 
     # -- read -----------------------------------------------------------------------
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -348,10 +677,15 @@ class SecondaryIpSetProvider(BatchIpProvider):
         if imported:
             instance_id, owned = parse_import_id(id_)
             ipv6 = ipaddress.ip_address(owned[0]).version == 6
-            desired = _Desired(instance_id, ipv6, False, props.get("region") or None, None, None)
+            region = props.get("region")
+            region = (
+                region if isinstance(region, str) and REGION_PATTERN.fullmatch(region) else None
+            )
+            desired = _Desired(instance_id, ipv6, False, region, None, None)
         else:
-            desired = _Desired.from_props(props)
-            owned = [_normalize(a) for a in props.get("private_ips") or ()]
+            state = self._migrated(props)
+            desired = _Desired.from_props(state)
+            owned = list(state["private_ips"])
         client, region = self._client(desired.region)
         try:
             instance = client.get_instance(desired.instance_id)
@@ -371,21 +705,23 @@ class SecondaryIpSetProvider(BatchIpProvider):
 
     # -- update ---------------------------------------------------------------------
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        olds = self._migrated(olds)
         desired = _Desired.from_props(news)
         client, region = self._client(desired.region)
         with self.lock_for(desired.instance_id):
             instance = client.get_instance(desired.instance_id)
-            present = set(instance.secondary_addresses(ipv6=desired.ipv6))
-            owned = [
-                _normalize(a) for a in olds.get("private_ips") or () if _normalize(a) in present
-            ]
+            before = instance.secondary_addresses(ipv6=desired.ipv6)
+            present = set(before)
+            owned = [a for a in olds["private_ips"] if a in present]
             keep, to_delete, add_ips, add_count = _plan(owned, desired)
 
             added: list[str] = []
             if add_ips or add_count:
-                added = self._add(client, attrs.evolve(desired, count=add_count), add_ips or None)
+                added = self._add(
+                    client, attrs.evolve(desired, count=add_count), add_ips or None, before
+                )
             if to_delete:
-                self._delete_or_roll_back(client, desired.instance_id, to_delete, added)
+                self._delete_or_roll_back(client, desired, instance, to_delete, added)
             if desired.reboot and (added or to_delete):
                 self._reboot_and_wait(client, desired.instance_id)
         CLAIMS.claim(desired.instance_id, id_, keep + added)
@@ -393,31 +729,67 @@ class SecondaryIpSetProvider(BatchIpProvider):
 
     @staticmethod
     def _delete_or_roll_back(
-        client: BccClient, instance_id: str, to_delete: list[str], added: list[str]
+        client: BccClient,
+        desired: _Desired,
+        instance: Instance,
+        to_delete: list[str],
+        added: list[str],
     ) -> None:
+        """batchDelIp of the extra addresses; if that fails, what was just added is
+        removed again so the set stays as it was, and the error says what is left."""
+        instance_id, ipv6 = desired.instance_id, desired.ipv6
         try:
-            client.batch_del_ip(instance_id, to_delete, client_token=_token())
+            client.batch_del_ip(
+                instance_id, instance.cloud_text(to_delete, ipv6=ipv6), client_token=_token()
+            )
+            return
         except BatchIpError as exc:
-            if not added:
-                raise
+            failure = exc
+        gone: bool | None = False  # did the delete act? None: could not tell
+        if _outcome_unknown(failure):
             try:
-                client.batch_del_ip(instance_id, added, client_token=_token())
-            except BatchIpError as rollback_exc:
-                raise BatchIpError(
-                    f"{exc}; rolling back the addresses just added ({', '.join(added)}) "
-                    f"also failed: {rollback_exc}. Remove them by hand or run "
-                    "`pulumi refresh`."
-                ) from exc
+                now = set(client.get_instance(instance_id).secondary_addresses(ipv6=ipv6))
+            except BatchIpError:
+                gone = None
+            else:
+                gone = not (set(to_delete) & now)
+            if gone:
+                progress(
+                    f"SecondaryIpSet on {instance_id}: batchDelIp got no answer, but "
+                    f"{', '.join(to_delete)} are gone from the NIC: it went through"
+                )
+                return
+        old_set = (
+            "so the set is as it was before this update"
+            if gone is False
+            else f"whether {_listed(to_delete)} were removed is unknown (`pulumi refresh` "
+            "will tell: they are in this set's state)"
+        )
+        if not added:
+            if gone is None:
+                raise BatchIpError(f"{_error_text(failure)}; {old_set}") from failure
+            raise failure
+        outcome = _roll_back(client, instance_id, ipv6, added)
+        if not outcome.remaining:
             raise BatchIpError(
-                f"{exc}; the addresses just added ({', '.join(added)}) were removed again, "
-                "so the set is as it was before this update"
-            ) from exc
+                f"{_error_text(failure)}; the addresses just added ({_listed(added)}) were "
+                f"removed again, {old_set}"
+            ) from failure
+        progress(
+            f"SecondaryIpSet on {instance_id}: LEFT ON THE VM, in no state: "
+            f"{', '.join(outcome.remaining)}"
+        )
+        raise BatchIpError(
+            f"{_error_text(failure)}; rolling back the addresses just added "
+            f"({_listed(added)}): {outcome.describe(instance_id, ipv6)}"
+        ) from failure
 
     # -- delete ---------------------------------------------------------------------
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         if "instance_id" in props:
-            desired = _Desired.from_props(props)
-            owned = [_normalize(a) for a in props.get("private_ips") or ()]
+            state = self._migrated(props)
+            desired = _Desired.from_props(state)
+            owned = list(state["private_ips"])
         else:
             instance_id, owned = parse_import_id(id_)
             ipv6 = ipaddress.ip_address(owned[0]).version == 6
@@ -441,7 +813,11 @@ class SecondaryIpSetProvider(BatchIpProvider):
                     CLAIMS.release(desired.instance_id, id_)
                     return
                 try:
-                    client.batch_del_ip(desired.instance_id, to_delete, client_token=_token())
+                    client.batch_del_ip(
+                        desired.instance_id,
+                        instance.cloud_text(to_delete, ipv6=desired.ipv6),
+                        client_token=_token(),
+                    )
                     CLAIMS.release(desired.instance_id, id_)
                     break
                 except CloudApiError as exc:
@@ -452,6 +828,19 @@ class SecondaryIpSetProvider(BatchIpProvider):
                 self._reboot_and_wait(client, desired.instance_id)
 
     # -- reboot ---------------------------------------------------------------------
+    # The callers hold the VM's lock through the whole reboot, wait for Running
+    # included (up to REBOOT_DEADLINE_SECONDS), on purpose:
+    # - while the VM is Starting, BCC refuses another reboot (409
+    #   Instance.RebootInstanceOperationForbidden), so the next set's change on that VM
+    #   could not take effect through its own reboot; it would have to wait for
+    #   Running before its reboot request anyway;
+    # - releasing the lock earlier frees no server thread: the rebooting set's own RPC
+    #   keeps its thread until Running regardless;
+    # - only create/update/delete of sets on the same VM wait for this lock; check,
+    #   diff and read take no lock, and other VMs have their own.
+    # The cost: the provider server runs 4 RPCs at once, so 4 or more sets changing
+    # rebooting VMs at the same moment hold all of them and other RPCs queue behind
+    # the reboots (`pulumi up --parallel`, or depends_on between the sets, limits it).
     def _reboot_and_wait(self, client: BccClient, instance_id: str) -> None:
         """Reboot so the change takes effect. The change is already made and saved:
         a reboot that fails or misses its deadline is reported, not raised, because
@@ -460,8 +849,8 @@ class SecondaryIpSetProvider(BatchIpProvider):
             self._reboot(client, instance_id)
         except BatchIpError as exc:
             progress(
-                f"WARNING: reboot {instance_id} did not complete: {exc}. The address "
-                "change is saved; it takes effect once the VM restarts."
+                f"WARNING: reboot {instance_id} did not complete: {_error_text(exc)}. The "
+                "address change is saved; it takes effect once the VM restarts."
             )
 
     def _reboot(self, client: BccClient, instance_id: str) -> None:
@@ -523,6 +912,19 @@ class SecondaryIpSet(Resource, module="batchip", name="SecondaryIpSet"):
     Give exactly one of ``private_ips`` (explicit addresses) and ``count`` (let BCC
     allocate from the VM's subnet). Changing either updates the set in place;
     changing ``instance_id``, ``ipv6`` or ``region`` replaces it.
+
+    Outputs in state: the inputs as applied, plus ``schema_version``, the version of
+    this resource's state layout (now 1; seen in ``pulumi stack export`` and the CLI's
+    diff display, not an attribute of this class). It lets newer releases read state
+    written by older ones (state without it is version 0: missing ``ipv6``,
+    ``reboot``, ``region`` get their defaults); a release refuses state from a newer
+    one instead of guessing.
+    Addresses are always in canonical form (``ipaddress``'s compressed, lower-case
+    spelling), whatever spelling the cloud answers with.
+
+    A ``batchAddIp`` that ends without an answer (every retry lost, or 5xx) is
+    checked against the NIC as it was just before: what it added is removed again and
+    the error says so, or names exactly what is left on which VM.
     """
 
     instance_id: pulumi.Output[str]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -9,15 +10,32 @@ import attrs
 import httpx
 
 from ..config import BaiduSettings
-from ..errors import BAIDU_BCC, decode_bce_error
+from ..errors import BAIDU_BCC, ValidationError, decode_bce_error
 from ..http import ApiCaller, RetryPolicy, json_object, new_http_client, path_segment
 from .signer import BceSigner
 
 
+def canonical_address(text: str) -> str:
+    """One spelling per address (``ipaddress``'s ``.compressed``: lower case, zeros
+    compressed), so that ``2400:DA00:E003:0000:0219:0000:0000:002F`` from the cloud and
+    ``2400:da00:e003:0:219::2f`` in state compare equal. Text that is no address comes
+    back stripped, otherwise unchanged: it then equals no address we own."""
+    stripped = text.strip()
+    try:
+        return ipaddress.ip_address(stripped).compressed
+    except ValueError:
+        return stripped
+
+
 @attrs.frozen
 class NicAddress:
-    private_ip: str
+    private_ip: str  # canonical (canonical_address): compare with this
     primary: bool
+    text: str = ""  # the cloud's own spelling, sent back when deleting it
+
+    @property
+    def cloud_text(self) -> str:
+        return self.text or self.private_ip
 
 
 @attrs.frozen
@@ -28,29 +46,59 @@ class Instance:
     ipv6s: tuple[NicAddress, ...] = ()
 
     def addresses(self, *, ipv6: bool) -> tuple[str, ...]:
-        """Every address of one family on the primary NIC, primary included."""
+        """Every address of one family on the primary NIC, primary included (canonical)."""
         return tuple(a.private_ip for a in (self.ipv6s if ipv6 else self.ips))
 
     def secondary_addresses(self, *, ipv6: bool) -> tuple[str, ...]:
+        """The secondary addresses of one family, canonical (see canonical_address)."""
         return tuple(a.private_ip for a in (self.ipv6s if ipv6 else self.ips) if not a.primary)
+
+    def cloud_text(self, addresses: Sequence[str], *, ipv6: bool) -> list[str]:
+        """``addresses`` (canonical) as the cloud itself spells them, for batchDelIp;
+        one the NIC does not show is sent canonical."""
+        spelled = {a.private_ip: a.cloud_text for a in (self.ipv6s if ipv6 else self.ips)}
+        return [spelled.get(a, a) for a in addresses]
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> Instance:
-        raw = body.get("instance") or {}
-        nic = raw.get("nicInfo") or {}
+        raw = body.get("instance")
+        raw = raw if isinstance(raw, Mapping) else {}
+        nic = raw.get("nicInfo")
+        nic = nic if isinstance(nic, Mapping) else {}
         return cls(
             id=str(raw.get("id", "")),
             status=str(raw.get("status", "")),
-            ips=tuple(_nic_address(e) for e in nic.get("ips") or ()),
-            ipv6s=tuple(_nic_address(e) for e in nic.get("ipv6s") or ()),
+            ips=_nic_addresses(nic.get("ips")),
+            ipv6s=_nic_addresses(nic.get("ipv6s")),
         )
+
+
+def _nic_addresses(entries: object) -> tuple[NicAddress, ...]:
+    if not isinstance(entries, list):
+        return ()
+    return tuple(_nic_address(e) for e in entries if isinstance(e, Mapping))
 
 
 def _nic_address(entry: Mapping[str, Any]) -> NicAddress:
     # The detail API sends "primary" as the string "true"/"false" (the ENI API: a bool).
     primary = entry.get("primary")
     is_primary = primary is True or str(primary).lower() == "true"
-    return NicAddress(private_ip=str(entry.get("privateIp", "")), primary=is_primary)
+    text = str(entry.get("privateIp", ""))
+    return NicAddress(private_ip=canonical_address(text), primary=is_primary, text=text)
+
+
+def _instance_segment(instance_id: str) -> str:
+    """The instance id as a URL path segment; one that would change the path's meaning
+    is refused as a BatchIpError (never a bare ValueError), quoted briefly."""
+    try:
+        return path_segment(instance_id)
+    except ValueError:
+        shown = repr(instance_id)
+        if len(shown) > 80:
+            shown = f"{shown[:80]}... ({len(instance_id)} characters)"
+        raise ValidationError(
+            "instance_id", f"{shown} is not an instance id that can be placed in a URL"
+        ) from None
 
 
 class BccClient:
@@ -130,7 +178,7 @@ class BccClient:
 
     def get_instance(self, instance_id: str) -> Instance:
         response = self._caller.call(
-            "GetInstance", "GET", f"/v2/instance/{path_segment(instance_id)}", idempotent=True
+            "GetInstance", "GET", f"/v2/instance/{_instance_segment(instance_id)}", idempotent=True
         )
         return Instance.from_json(json_object(response))
 
@@ -140,7 +188,7 @@ class BccClient:
         self._caller.call(
             "RebootInstance",
             "PUT",
-            f"/v2/instance/{path_segment(instance_id)}",
+            f"/v2/instance/{_instance_segment(instance_id)}",
             params={"reboot": ""},
             json={"forceStop": force_stop},
             idempotent=False,
