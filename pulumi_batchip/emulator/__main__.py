@@ -1,26 +1,40 @@
 """``python -m pulumi_batchip.emulator``: serve both APIs until SIGTERM/SIGINT.
 
-The first line on stdout is the base URL, flushed at once; logs go to stderr.
+The first line on stdout is the base URL, flushed at once; logs go to stderr. Without
+werkzeug (the ``emulator`` extra) it says so in one line on stderr and exits 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
 from types import FrameType
 
-from .app import (
+from . import missing_werkzeug
+from .config import (
     DEFAULT_BCE_CREDENTIALS,
     DEFAULT_HW_CREDENTIALS,
     DEFAULT_HW_PROJECT_ID,
+    DEFAULT_MAX_CONNECTIONS,
     EmulatorConfig,
 )
-from .server import _url, make_emulator_server
 
 log = logging.getLogger("pulumi_batchip.emulator")
+
+BCE_SECRET_KEY_ENV = "BATCHIP_EMULATOR_BCE_SECRET_KEY"  # noqa: S105 - a variable's name
+HW_SECRET_KEY_ENV = "BATCHIP_EMULATOR_HW_SECRET_KEY"  # noqa: S105 - a variable's name
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# EmulatorConfig's fields as the flags that set them, for its error messages.
+_FLAGS = {
+    "job_seconds": "--job-seconds",
+    "eip_quota": "--eip-quota",
+    "latency_seconds": "--latency",
+    "max_connections": "--max-connections",
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,36 +43,89 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m pulumi_batchip.emulator",
         description="Local emulator of the Baidu BCC and Huawei EIP APIs.",
+        epilog=(
+            f"Secret keys can come from the environment instead of the command line (where "
+            f"ps shows them): {BCE_SECRET_KEY_ENV} and {HW_SECRET_KEY_ENV}. A flag wins over "
+            f"its variable."
+        ),
     )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 picks a free port")
     p.add_argument("--seed", type=int, default=None, help="seed for probabilistic faults")
     p.add_argument("--bce-access-key", default=bce_ak)
-    p.add_argument("--bce-secret-key", default=bce_sk)
+    p.add_argument(
+        "--bce-secret-key",
+        default=None,
+        help=f"default: ${BCE_SECRET_KEY_ENV}, else {bce_sk}",
+    )
     p.add_argument("--hw-access-key", default=hw_ak)
-    p.add_argument("--hw-secret-key", default=hw_sk)
+    p.add_argument(
+        "--hw-secret-key",
+        default=None,
+        help=f"default: ${HW_SECRET_KEY_ENV}, else {hw_sk}",
+    )
     p.add_argument("--hw-project-id", default=DEFAULT_HW_PROJECT_ID)
     p.add_argument("--job-seconds", type=float, default=1.0, help="EIP job duration")
     p.add_argument("--eip-quota", type=int, default=1000)
-    p.add_argument("--latency", type=float, default=0.0, help="seconds added to every call")
-    p.add_argument("--log-level", default="INFO")
+    p.add_argument(
+        "--latency", type=float, default=0.0, help="seconds added to every call (at most 600)"
+    )
+    p.add_argument(
+        "--max-connections",
+        type=int,
+        default=DEFAULT_MAX_CONNECTIONS,
+        help="connections served at once; more wait in the listen backlog "
+        f"(default {DEFAULT_MAX_CONNECTIONS})",
+    )
+    p.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        default="INFO",
+        help="DEBUG adds a line per request; WARNING and ERROR keep stderr quiet "
+        "unless something goes wrong (default INFO)",
+    )
     return p
 
 
+def _secret(flag: str | None, variable: str, default: str) -> str:
+    """The flag, else the environment variable (if set and not empty), else the default."""
+    if flag is not None:
+        return flag
+    return os.environ.get(variable) or default
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    logging.basicConfig(
-        stream=sys.stderr, level=args.log_level.upper(), format="emulator: %(message)s"
-    )
-    config = EmulatorConfig(
-        bce_credentials={args.bce_access_key: args.bce_secret_key},
-        hw_credentials={args.hw_access_key: args.hw_secret_key},
-        hw_project_id=args.hw_project_id,
-        job_seconds=args.job_seconds,
-        eip_quota=args.eip_quota,
-        seed=args.seed,
-        latency_seconds=args.latency,
-    )
+    parser = _parser()
+    args = parser.parse_args(argv)
+    [(_, bce_sk)] = DEFAULT_BCE_CREDENTIALS.items()
+    [(_, hw_sk)] = DEFAULT_HW_CREDENTIALS.items()
+    try:
+        config = EmulatorConfig(
+            bce_credentials={
+                args.bce_access_key: _secret(args.bce_secret_key, BCE_SECRET_KEY_ENV, bce_sk)
+            },
+            hw_credentials={
+                args.hw_access_key: _secret(args.hw_secret_key, HW_SECRET_KEY_ENV, hw_sk)
+            },
+            hw_project_id=args.hw_project_id,
+            job_seconds=args.job_seconds,
+            eip_quota=args.eip_quota,
+            seed=args.seed,
+            latency_seconds=args.latency,
+            max_connections=args.max_connections,
+        )
+    except (TypeError, ValueError) as exc:
+        message = str(exc)
+        for field, flag in _FLAGS.items():
+            message = message.replace(f"{field} must", f"{flag} must")
+        parser.error(message)
+    try:
+        from .server import _url, make_emulator_server
+    except ImportError as exc:
+        print(f"{parser.prog}: error: {missing_werkzeug(exc)}", file=sys.stderr)
+        return 2
+    logging.basicConfig(stream=sys.stderr, level=args.log_level, format="emulator: %(message)s")
     server, _app = make_emulator_server(args.host, args.port, config)
     print(_url(args.host, server.server_port), flush=True)
     log.info("serving BCC and EIP on %s", _url(args.host, server.server_port))

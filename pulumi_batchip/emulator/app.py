@@ -18,27 +18,26 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 import attrs
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
+# Re-exported: they lived here before config.py.
+from .config import DEFAULT_BCE_CREDENTIALS as DEFAULT_BCE_CREDENTIALS
+from .config import DEFAULT_HW_CREDENTIALS as DEFAULT_HW_CREDENTIALS
+from .config import DEFAULT_HW_PROJECT_ID as DEFAULT_HW_PROJECT_ID
+from .config import MAX_BODY_BYTES as MAX_BODY_BYTES
+from .config import EmulatorConfig as EmulatorConfig
 from .faults import JOB_ACTIONS, FaultBook, FaultRule, FaultRuleError
 
-DEFAULT_BCE_CREDENTIALS = {"emulator-bce-ak": "emulator-bce-sk"}
-DEFAULT_HW_CREDENTIALS = {"emulator-hw-ak": "emulator-hw-sk"}
-DEFAULT_HW_PROJECT_ID = "0123456789abcdef0123456789abcdef"
-MAX_BODY_BYTES = 1 << 20
+# Set in the WSGI environ of a request whose body was refused as too large: nothing may
+# read that body afterwards (the request log included).
+REFUSED_BODY = "pulumi_batchip.emulator.body_refused"
 
 
-@attrs.frozen
-class EmulatorConfig:
-    bce_credentials: Mapping[str, str] = attrs.field(factory=lambda: dict(DEFAULT_BCE_CREDENTIALS))
-    hw_credentials: Mapping[str, str] = attrs.field(factory=lambda: dict(DEFAULT_HW_CREDENTIALS))
-    hw_project_id: str = DEFAULT_HW_PROJECT_ID
-    job_seconds: float = 1.0
-    eip_quota: int = 1000
-    seed: int | None = None
-    latency_seconds: float = 0.0
-    max_skew_seconds: float = 900.0
+class _Request(Request):
+    # A chunked body (no Content-Length) stops being read one byte past the limit; a
+    # longer Content-Length is refused before reading (_read_body).
+    max_content_length = MAX_BODY_BYTES + 1
 
 
 class ApiError(Exception):
@@ -176,6 +175,8 @@ class EmulatorApp:
         try:
             if handler is None:
                 raise ApiError(404, "NoSuchAdminEndpoint", f"{request.method} /_emulator/{name}")
+            if _read_body(request) is None:
+                raise _too_large()
             status, body = handler(request)
         except ApiError as exc:
             status, body = exc.status, {"code": exc.code, "message": exc.message}
@@ -187,7 +188,7 @@ class EmulatorApp:
             self._requests.append(entry)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        request = Request(environ)
+        request = _Request(environ)
         try:
             response = self._dispatch(request)
         except HTTPException as exc:
@@ -204,15 +205,9 @@ class EmulatorApp:
             self._record(_entry("Unknown", request, 404))
             return _json_response(404, {"code": "NotFound", "message": f"no API at {path}"}, {})
         raw_path, raw_query = _raw_target(request.environ)
-        body = request.get_data(cache=True)
-        if len(body) > MAX_BODY_BYTES:
-            return self._answer_error(
-                service,
-                "Unknown",
-                request,
-                request_id,
-                ApiError(413, "EntityTooLarge", "body too large"),
-            )
+        body = _read_body(request)
+        if body is None:
+            return self._answer_error(service, "Unknown", request, request_id, _too_large())
         route = service.match(request.method, path, request.args)
         if route is not None and route.operation_from_body is not None:
             with contextlib.suppress(RecursionError):  # absurdly nested: the route's default
@@ -316,8 +311,8 @@ _CREDENTIAL_QUERY_KEY = re.compile(
 
 def _logged_body(request: Request) -> Any:
     """The parsed JSON body for the request log, or None (no body, not JSON, too big)."""
-    data = request.get_data(cache=True)
-    if not data or len(data) > MAX_BODY_BYTES:
+    data = None if request.environ.get(REFUSED_BODY) else _read_body(request)
+    if not data:
         return None
     try:
         return json.loads(data)
@@ -333,6 +328,29 @@ def _raw_target(environ: Mapping[str, Any]) -> tuple[str, str]:
         return path, query
     path = quote(environ.get("PATH_INFO", "/"), safe="/")
     return path, str(environ.get("QUERY_STRING", ""))
+
+
+def _too_large() -> ApiError:
+    return ApiError(413, "EntityTooLarge", f"the request body is over {MAX_BODY_BYTES} bytes")
+
+
+def _read_body(request: Request) -> bytes | None:
+    """The body, or None if it is over MAX_BODY_BYTES: then it is refused from its
+    Content-Length before a byte is read, or (a chunked body) once past the limit."""
+    declared = request.content_length
+    if declared is None or declared <= MAX_BODY_BYTES:
+        with contextlib.suppress(RequestEntityTooLarge):
+            body = request.get_data(cache=True)
+            if len(body) <= MAX_BODY_BYTES:
+                return body
+    request.environ[REFUSED_BODY] = True
+    # The unread rest must not be drained by the server after the answer (nor taken for
+    # a next request: the server closes the connection, see REFUSED_BODY).
+    sock = request.environ.get("werkzeug.socket")
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RD)
+    return None
 
 
 def _drop(request: Request) -> None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import ipaddress
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -527,10 +528,10 @@ def _check_new_instance(
         raise ApiError(400, "BadRequest", "instance id must be a non-empty path segment")
     if status not in INSTANCE_STATUSES:
         raise ApiError(400, "BadRequest", f"status must be one of {sorted(INSTANCE_STATUSES)}")
-    if memory_gb <= 0:
+    if not (math.isfinite(memory_gb) and memory_gb > 0):
         raise ApiError(400, "BadRequest", "memory must be a positive number of GB")
-    if reboot_seconds is not None and reboot_seconds < 0:
-        raise ApiError(400, "BadRequest", "reboot_seconds must not be negative")
+    if reboot_seconds is not None and not (math.isfinite(reboot_seconds) and reboot_seconds >= 0):
+        raise ApiError(400, "BadRequest", "reboot_seconds must be a finite, non-negative number")
 
 
 def _parse_subnets(subnets: Sequence[str]) -> dict[str, Network]:

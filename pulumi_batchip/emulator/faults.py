@@ -11,18 +11,26 @@ the connection before acting), ``lost_response`` (act, then drop the connection)
 ``delay`` (``seconds``, then act normally), ``job_fail`` (``created``: EIPs that exist
 when the job fails), ``job_hang`` (the job never finishes).
 
+Every field is checked when the rule is armed: counts are integers within
+0..``MAX_COUNT``, ``seconds`` a finite number within 0..``MAX_DELAY_SECONDS`` (600),
+``probability`` within 0..1, ``status`` an integer HTTP status, ``code``/``message``
+strings. NaN, infinities, booleans and numeric strings are refused.
+
 Rules are deterministic unless they carry ``probability`` (0..1): then a random
 generator seeded with the emulator's ``--seed`` decides, so soak runs are repeatable.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 from collections.abc import Mapping
 from typing import Any
 
 import attrs
+
+from .config import MAX_DELAY_SECONDS
 
 ACTIONS = frozenset(
     {"throttle", "error", "reset", "lost_response", "delay", "job_fail", "job_hang"}
@@ -33,8 +41,55 @@ JOB_ACTIONS = frozenset({"job_fail", "job_hang"})
 JOB_OPERATION = "BatchCreatePublicips"
 
 
+# Counts (`times`, `after`, `created`) stay exact in every JSON parser (below 2**53).
+MAX_COUNT = 1_000_000_000
+
+
 class FaultRuleError(ValueError):
     """A rule posted to the admin API is malformed."""
+
+
+def _integer(
+    raw: Mapping[str, Any], key: str, default: int | None, low: int, high: int
+) -> int | None:
+    """``raw[key]`` as an integer within low..high; integral numbers (2.0) pass, booleans,
+    strings, fractions, NaN and infinities do not. Absent or null: ``default``."""
+    value = raw.get(key)
+    if value is None:
+        return default
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise FaultRuleError(
+            f"fault rule {key!r} must be an integer within {low}..{high}, not {value!r}"
+        )
+    return value
+
+
+def _number(
+    raw: Mapping[str, Any], key: str, default: float | None, low: float, high: float
+) -> float | None:
+    """``raw[key]`` as a finite number within low..high (NaN and infinities refused)."""
+    value = raw.get(key)
+    if value is None:
+        return default
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not low <= value <= high
+    ):
+        raise FaultRuleError(
+            f"fault rule {key!r} must be a finite number within {low:g}..{high:g}, not {value!r}"
+        )
+    return float(value)
+
+
+def _text(raw: Mapping[str, Any], key: str) -> str | None:
+    value = raw.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise FaultRuleError(f"fault rule {key!r} must be a string, not {value!r}")
 
 
 @attrs.define
@@ -54,6 +109,8 @@ class FaultRule:
 
     @classmethod
     def from_json(cls, raw: object) -> FaultRule:
+        """A rule from its JSON object, refused (FaultRuleError) unless every field has
+        the type and range it needs: nothing malformed is left to fail at the next call."""
         if not isinstance(raw, Mapping):
             raise FaultRuleError("each fault rule must be a JSON object")
         operation, action = raw.get("operation"), raw.get("action")
@@ -61,30 +118,22 @@ class FaultRule:
             raise FaultRuleError("fault rule needs an 'operation' (an operation name or '*')")
         if action not in ACTIONS:
             raise FaultRuleError(f"fault rule 'action' must be one of {sorted(ACTIONS)}")
-        try:
-            rule = cls(
-                operation=operation,
-                action=str(action),
-                times=int(raw.get("times", 1)),
-                after=int(raw.get("after", 0)),
-                status=int(raw["status"]) if raw.get("status") is not None else None,
-                code=str(raw["code"]) if raw.get("code") is not None else None,
-                message=str(raw["message"]) if raw.get("message") is not None else None,
-                seconds=float(raw.get("seconds", 0.0)),
-                created=int(raw.get("created", 0)),
-                probability=(
-                    float(raw["probability"]) if raw.get("probability") is not None else None
-                ),
-            )
-        except (TypeError, ValueError) as exc:
-            raise FaultRuleError(f"fault rule has a malformed number: {exc}") from None
-        if rule.times < 0 or rule.after < 0 or rule.created < 0 or rule.seconds < 0:
-            raise FaultRuleError("times, after, created and seconds must not be negative")
-        if rule.probability is not None and not 0.0 <= rule.probability <= 1.0:
-            raise FaultRuleError("probability must be within 0..1")
-        if rule.action == "error" and (rule.status is None or not 400 <= rule.status <= 599):
+        status = _integer(raw, "status", None, 100, 599)
+        if action == "error" and (status is None or not 400 <= status <= 599):
             raise FaultRuleError("an 'error' rule needs a 'status' within 400..599")
-        return rule
+        probability = _number(raw, "probability", None, 0.0, 1.0)
+        return cls(
+            operation=operation,
+            action=str(action),
+            times=_integer(raw, "times", 1, 0, MAX_COUNT) or 0,
+            after=_integer(raw, "after", 0, 0, MAX_COUNT) or 0,
+            status=status,
+            code=_text(raw, "code"),
+            message=_text(raw, "message"),
+            seconds=_number(raw, "seconds", 0.0, 0.0, MAX_DELAY_SECONDS) or 0.0,
+            created=_integer(raw, "created", 0, 0, MAX_COUNT) or 0,
+            probability=probability,
+        )
 
     def to_json(self) -> dict[str, Any]:
         return attrs.asdict(self)

@@ -1,0 +1,74 @@
+"""The emulator's settings and defaults. Importable without werkzeug (the ``emulator``
+extra), so that ``python -m pulumi_batchip.emulator`` can parse its flags and say what
+is missing, and so that the default credentials can be read without the extra."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+DEFAULT_BCE_CREDENTIALS = {"emulator-bce-ak": "emulator-bce-sk"}
+DEFAULT_HW_CREDENTIALS = {"emulator-hw-ak": "emulator-hw-sk"}
+DEFAULT_HW_PROJECT_ID = "0123456789abcdef0123456789abcdef"
+
+# The largest request body read: larger ones are refused (413) from Content-Length,
+# before a byte of the body is read, or as soon as a chunked body passes it.
+MAX_BODY_BYTES = 1 << 20
+# The longest wait the emulator agrees to add to a call: a `delay` fault's `seconds`
+# and the `latency_seconds` setting. Ten minutes is far past any client's timeout, and
+# still frees the connection slot (see `max_connections`) within a test run.
+MAX_DELAY_SECONDS = 600.0
+# Connections served at once; more wait, unaccepted, in the listen backlog. Far above
+# what our clients open (16 each), far below what would exhaust threads.
+DEFAULT_MAX_CONNECTIONS = 64
+# A connection that sends nothing (or stalls mid-request) for this long is closed, so
+# idle or half-open sockets cannot hold connection slots for ever.
+DEFAULT_IDLE_TIMEOUT_SECONDS = 30.0
+
+
+def _finite_at_least(low: float, high: float = math.inf) -> Any:
+    def check(_instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError(f"{attribute.name} must be a number, not {value!r}")
+        if not (math.isfinite(value) and low <= value <= high):
+            bounds = f"at least {low:g}" if high == math.inf else f"within {low:g}..{high:g}"
+            raise ValueError(f"{attribute.name} must be a finite number {bounds}, not {value!r}")
+
+    return check
+
+
+def _int_at_least(low: int) -> Any:
+    def check(_instance: object, attribute: attrs.Attribute[Any], value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{attribute.name} must be an integer, not {value!r}")
+        if value < low:
+            raise ValueError(f"{attribute.name} must be at least {low}, not {value!r}")
+
+    return check
+
+
+def _positive_finite(_instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    _finite_at_least(0.0)(_instance, attribute, value)
+    if value <= 0:
+        raise ValueError(f"{attribute.name} must be above 0, not {value!r}")
+
+
+@attrs.frozen
+class EmulatorConfig:
+    bce_credentials: Mapping[str, str] = attrs.field(factory=lambda: dict(DEFAULT_BCE_CREDENTIALS))
+    hw_credentials: Mapping[str, str] = attrs.field(factory=lambda: dict(DEFAULT_HW_CREDENTIALS))
+    hw_project_id: str = DEFAULT_HW_PROJECT_ID
+    job_seconds: float = attrs.field(default=1.0, validator=_finite_at_least(0.0))
+    eip_quota: int = attrs.field(default=1000, validator=_int_at_least(0))
+    seed: int | None = None
+    latency_seconds: float = attrs.field(
+        default=0.0, validator=_finite_at_least(0.0, MAX_DELAY_SECONDS)
+    )
+    max_skew_seconds: float = attrs.field(default=900.0, validator=_finite_at_least(0.0))
+    max_connections: int = attrs.field(default=DEFAULT_MAX_CONNECTIONS, validator=_int_at_least(1))
+    idle_timeout_seconds: float = attrs.field(
+        default=DEFAULT_IDLE_TIMEOUT_SECONDS, validator=_positive_finite
+    )
