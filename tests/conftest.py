@@ -1,4 +1,9 @@
-"""Fixtures shared by every test layer: a live emulator over loopback HTTP."""
+"""Fixtures shared by every test layer: a live emulator over loopback HTTP.
+
+hypothesis is imported here, at start-up: its pytest plugin imports it at the end of
+the session otherwise, and after the Pulumi mock runs of tests/examples CPython 3.11
+can fail to compile anything new then ("AST constructor recursion depth mismatch").
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import hypothesis  # noqa: F401  (imported up front, see below)
 import pytest
 
 from pulumi_batchip.emulator import (
