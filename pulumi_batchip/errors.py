@@ -193,12 +193,18 @@ def _text_excerpt(response: httpx.Response) -> str:
     return text or (response.reason_phrase or "no body")
 
 
+def code_is(code: str | None, *names: str) -> bool:
+    """Vendor codes compared without case: BCE spells the same code more than one way
+    (``PrivateIPNotExistException`` / ``PrivateIpNotExistException``)."""
+    return code is not None and code.casefold() in {n.casefold() for n in names}
+
+
 def _classify(status: int, code: str | None) -> type[CloudApiError]:
-    if status == 429 or (code is not None and code in THROTTLING_CODES):
+    if status == 429 or code_is(code, *THROTTLING_CODES):
         return ThrottledError
-    if code is not None and code in BUSY_CODES:
+    if code_is(code, *BUSY_CODES):
         return ServerError
-    if status == 404 or (code is not None and code in NOT_FOUND_CODES):
+    if status == 404 or code_is(code, *NOT_FOUND_CODES):
         return NotFoundError
     if status in (401, 403):
         return AuthError
@@ -248,15 +254,21 @@ def decode_bce_error(operation: str, response: httpx.Response) -> CloudApiError:
     return _build(BAIDU_BCC, operation, response, code, message, request_id)
 
 
+_HUAWEI_CODE_KEYS = ("code", "error_code", "errorCode")
+_HUAWEI_MESSAGE_KEYS = ("message", "error_msg", "errorMsg")
+
+
 def _huawei_fields(body: Mapping[str, Any]) -> tuple[str | None, str, str | None]:
-    # Nested {"error": {...}} (gateway and some services) wraps the same field names.
-    inner = body.get("error")
-    if isinstance(inner, dict):
-        code, message, request_id = _huawei_fields(inner)
+    # As the Huawei SDK's exception handler reads them: the field names in three
+    # spellings, or one nested object ({"error": {...}}, {"NeutronError": {...}}).
+    has_fields = any(k in body for k in _HUAWEI_CODE_KEYS + _HUAWEI_MESSAGE_KEYS)
+    nested = [v for v in body.values() if isinstance(v, dict)]
+    if not has_fields and len(nested) == 1:
+        code, message, request_id = _huawei_fields(nested[0])
         return code, message, request_id or _str_or_none(body.get("request_id"))
-    code = _str_or_none(body.get("code")) or _str_or_none(body.get("error_code"))
-    message = str(body.get("message") or body.get("error_msg") or "")
-    return code, message, _str_or_none(body.get("request_id"))
+    code = next((c for c in map(body.get, _HUAWEI_CODE_KEYS) if _str_or_none(c)), None)
+    message = next((m for m in map(body.get, _HUAWEI_MESSAGE_KEYS) if m), "")
+    return _str_or_none(code), str(message), _str_or_none(body.get("request_id"))
 
 
 def decode_huawei_error(operation: str, response: httpx.Response) -> CloudApiError:

@@ -40,6 +40,7 @@ from .errors import (
     NotFoundError,
     OperationTimeoutError,
     ValidationError,
+    code_is,
 )
 
 REPLACE_KEYS = ("instance_id", "ipv6", "region")
@@ -594,7 +595,7 @@ class SecondaryIpSetProvider(BatchIpProvider):
             )
         except BatchIpError as exc:
             hint = ""
-            if isinstance(exc, CloudApiError) and exc.code == "PrivateIpInUseException":
+            if isinstance(exc, CloudApiError) and code_is(exc.code, "PrivateIpInUseException"):
                 hint = (
                     ". If the address was left on the VM by an interrupted `pulumi up` "
                     "(or you want this set to own what is already there), set adopt=True "
@@ -822,7 +823,7 @@ class SecondaryIpSetProvider(BatchIpProvider):
                     break
                 except CloudApiError as exc:
                     # All-or-nothing: one address removed meanwhile fails the call; look again.
-                    if exc.code != "PrivateIPNotExistException" or attempt == 2:
+                    if not code_is(exc.code, "PrivateIPNotExistException") or attempt == 2:
                         raise
             if desired.reboot:
                 self._reboot_and_wait(client, desired.instance_id)

@@ -27,7 +27,11 @@ class BandwidthSpec:
     id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"size": self.size, "share_type": self.share_type}
+        body: dict[str, Any] = {"share_type": self.share_type}
+        # A WHOLE (shared) bandwidth's size is its owner's: the API ignores it, and
+        # 0 is not a valid size, so it is left out (BatchCreatePublicips, "bandwidth").
+        if self.share_type != "WHOLE" or self.size:
+            body["size"] = self.size
         for key in ("charge_mode", "name", "id"):
             value = getattr(self, key)
             if value is not None:
@@ -51,15 +55,16 @@ class BatchCreateRequest:
             "ip_version": f"ipv{self.ip_version}",
             "tags": [f"{k}*{v}" for k, v in sorted(self.tags.items())],
         }
-        body: dict[str, Any] = {
+        # The international API reference marks enterprise_project_id required on
+        # BatchCreatePublicips and its example sends "0" (the default project).
+        project = self.enterprise_project_id if self.enterprise_project_id is not None else "0"
+        publicip["enterprise_project_id"] = project
+        return {
             "bandwidth": self.bandwidth.to_json(),
             "publicip": publicip,
             "publicip_number": self.count,
+            "enterprise_project_id": project,
         }
-        if self.enterprise_project_id is not None:
-            publicip["enterprise_project_id"] = self.enterprise_project_id
-            body["enterprise_project_id"] = self.enterprise_project_id
-        return body
 
 
 # Job states that mean "not finished yet" (Huawei: INIT, RUNNING; PENDING/WAITING
@@ -241,7 +246,12 @@ class EipClient:
         page_limit = max(1, min(page_limit, LIST_PAGE_LIMIT))  # the API caps pages at 2000
         marker: str | None = None
         while True:
-            params: list[tuple[str, Any]] = [("limit", page_limit)]
+            # all_granted_eps: every EIP the caller may see, whatever its enterprise
+            # project (as terraform-provider-huaweicloud lists them).
+            params: list[tuple[str, Any]] = [
+                ("limit", page_limit),
+                ("enterprise_project_id", "all_granted_eps"),
+            ]
             params += [("id", i) for i in ids or ()]
             if marker:
                 params.append(("marker", marker))

@@ -15,6 +15,7 @@ from pulumi_batchip.errors import (
     ServerError,
     ThrottledError,
     TransportError,
+    code_is,
     decode_bce_error,
     decode_huawei_error,
 )
@@ -147,3 +148,31 @@ def test_transport_error_reads_well() -> None:
     assert str(err) == (
         "Huawei EIP BatchCreatePublicips failed: no response (ReadTimeout; outcome unknown)"
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "message"),
+    [
+        # The Huawei SDK's exception handler reads these spellings too.
+        ('{"errorCode": "VPC.0101", "errorMsg": "bad"}', "VPC.0101", "bad"),
+        ('{"NeutronError": {"type": "x", "message": "neutron says no"}}', None, "neutron says no"),
+        ('{"NeutronError": {"code": "VPC.0504", "message": "gone"}}', "VPC.0504", "gone"),
+    ],
+)
+def test_huawei_more_body_shapes(body: str, code: str | None, message: str) -> None:
+    err = decode_huawei_error("Op", _resp(400, body))
+    assert err.code == code
+    assert err.message == message
+
+
+def test_two_nested_objects_are_not_guessed_between() -> None:
+    err = decode_huawei_error("Op", _resp(400, '{"a": {"code": "X"}, "b": {"code": "Y"}}'))
+    assert err.code is None
+
+
+@pytest.mark.parametrize("code", ["ratelimit", "RATELIMIT", "RateLimit"])
+def test_bce_codes_compare_without_case(code: str) -> None:
+    err = decode_bce_error("Op", _resp(400, json.dumps({"code": code, "message": "slow"})))
+    assert isinstance(err, ThrottledError)
+    assert code_is("PrivateIpNotExistException", "PrivateIPNotExistException")
+    assert not code_is(None, "X") and not code_is("Y", "X")
