@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import attrs
 
-from .errors import BatchIpError, CloudApiError, NotFoundError, TransportError
+from .errors import AuthError, BatchIpError, CloudApiError, NotFoundError, TransportError
 from .http import operation_deadline, remaining_time
 from .huawei.eip import MAX_PER_BATCH, BatchCreateRequest, EipClient, Job, PublicIp
 
@@ -99,6 +99,7 @@ class BatchOperations:
         self.sleep = sleep
         # Every chunk the creates of this object started: cleanup must account for all.
         self._started: list[_Chunk] = []
+        self._listing_instead = False
 
     def _map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         """``fn`` over ``items`` in threads that see this context (the deadline)."""
@@ -109,8 +110,33 @@ class BatchOperations:
     # -- finding --------------------------------------------------------------------
     def find_ids(self, batch_id: str) -> list[str]:
         """The ids of every EIP carrying the batch tag (one call per 1000)."""
-        found = self.client.list_publicips_by_tags({BATCH_TAG_KEY: [batch_id]})
-        return [r.resource_id for r in found]
+        return list(self.find_tagged(BATCH_TAG_KEY, batch_id))
+
+    def find_tagged(self, key: str, value: str) -> dict[str, dict[str, str]]:
+        """Every EIP carrying the tag ``key=value``: id -> its tags. Huawei's tag APIs
+        do not accept rights granted through an enterprise project (the EIP permission
+        table; terraform's EIP data source tolerates their 403 too): on a 403 the EIPs
+        are listed instead and their tags matched here."""
+        try:
+            found = self.client.list_publicips_by_tags({key: [value]})
+            return {r.resource_id: dict(r.tags) for r in found}
+        except AuthError as exc:
+            if exc.status != 403:
+                raise
+            if not self._listing_instead:
+                self._listing_instead = True
+                self.say("the tag API answered 403: finding EIPs by listing them instead")
+            try:
+                listed = self.client.list_publicips()
+            except BatchIpError as list_exc:
+                raise EipBatchError(
+                    f"cannot find the EIPs tagged {key}={value}: the tag API refused "
+                    f"({exc}; Huawei's tag APIs do not accept rights granted through an "
+                    f"enterprise project) and listing the EIPs failed too ({list_exc}). "
+                    "Grant the EIP permissions on the project, not only the enterprise "
+                    "project."
+                ) from list_exc
+            return {e.id: dict(e.tags) for e in listed if e.tags.get(key) == value}
 
     def details(self, ids: Sequence[str]) -> list[PublicIp]:
         """Full records of the given EIPs that still exist, in the order given."""

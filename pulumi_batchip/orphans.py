@@ -155,15 +155,14 @@ def _orphan_eips(state: StackState, env: Mapping[str, str]) -> list[OrphanEip]:
     for region, project_id in sorted(places, key=str):
         settings = cfg.resolve_huawei(state.config, env, region=region, project_id=project_id)
         with _eip_ops(settings) as ops:
-            tagged = ops.client.list_publicips_by_tags({STACK_TAG_KEY: [tag]})
-            loose = [
-                t
-                for t in tagged
-                if t.tags.get(STACK_TAG_KEY) == tag  # never trust a filter alone
-                and t.resource_id not in owned_ids
-                and t.tags.get(BATCH_TAG_KEY) not in owned_batches
-            ]
-            batch_of = {t.resource_id: t.tags.get(BATCH_TAG_KEY, "") for t in loose}
+            tagged = ops.find_tagged(STACK_TAG_KEY, tag)
+            batch_of = {
+                eip_id: tags.get(BATCH_TAG_KEY, "")
+                for eip_id, tags in tagged.items()
+                if tags.get(STACK_TAG_KEY) == tag  # never trust a filter alone
+                and eip_id not in owned_ids
+                and tags.get(BATCH_TAG_KEY) not in owned_batches
+            }
             for eip in ops.details(list(batch_of)):
                 orphans[eip.id] = OrphanEip(eip, batch_of[eip.id], settings)
     return sorted(orphans.values(), key=lambda o: (o.batch_id, o.eip.address or "", o.eip.id))

@@ -318,3 +318,48 @@ def test_requests_as_the_vendor_documents_them(
     assert "size" in creates[0]["bandwidth"] and "size" not in creates[1]["bandwidth"]
     lists = [r["query"] for r in log if r["operation"] == "ListPublicips"]
     assert lists and all(q["enterprise_project_id"] == ["all_granted_eps"] for q in lists)
+
+
+def test_tag_api_forbidden_falls_back_to_listing(
+    provider_server: ProviderProcess, admin: Admin
+) -> None:
+    """Rights granted only through an enterprise project do not cover the tag APIs
+    (403): the batch's EIPs are then found by listing them and matching their tags."""
+    admin.faults(
+        {
+            "operation": "ListPublicipsByTags",
+            "action": "error",
+            "status": 403,
+            "code": "VPC.0008",
+            "message": "Forbidden: no permission for enterprise project",
+            "times": 0,
+        }
+    )
+    res = EngineResource(provider_server, TYPE, "ep-only")
+    res.up(inputs(count=3))
+    assert_state_matches(res, admin)
+    assert "the tag API answered 403" in provider_server.stderr
+    res.refresh()
+    assert len(res.outputs["eip_ids"]) == 3
+    res.destroy()
+    assert held(admin) == {}
+    listed = [r for r in admin.requests() if r["operation"] == "ListPublicips"]
+    assert listed and all(r["status"] == 200 for r in listed)
+
+
+def test_nothing_works_says_what_to_grant(provider_server: ProviderProcess, admin: Admin) -> None:
+    res = EngineResource(provider_server, TYPE, "no-rights")
+    res.up(inputs(count=1))
+    for operation in ("ListPublicipsByTags", "ListPublicips"):
+        admin.faults(
+            {"operation": operation, "action": "error", "status": 403, "code": "APIGW.0302"}
+            | {"times": 0}
+        )
+    with pytest.raises(ProviderError) as info:
+        res.refresh()
+    details = info.value.details
+    assert "the tag API refused" in details and "listing the EIPs failed too" in details
+    assert "Grant the EIP permissions on the project" in details
+    admin.clear_faults()
+    res.destroy()
+    assert held(admin) == {}
