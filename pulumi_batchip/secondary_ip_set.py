@@ -610,6 +610,12 @@ class SecondaryIpSetProvider(BatchIpProvider):
                 client, desired, private_ips, before, exc
             ) from exc
         added = [canonical_address(a) for a in added]
+        if not added and private_ips is None:
+            # An answer without privateIps (the BCC docs promise no body): what appeared
+            # on the NIC since the snapshot taken under this VM's lock is what it added.
+            after = client.get_instance(desired.instance_id)
+            known = set(before)
+            added = [a for a in after.secondary_addresses(ipv6=desired.ipv6) if a not in known]
         progress(f"SecondaryIpSet on {desired.instance_id}: added {', '.join(added)}")
         return added
 

@@ -496,3 +496,22 @@ def test_a_reboot_past_its_deadline_warns_and_keeps_the_change(
     err = stderr()
     assert "WARNING: reboot i-slowboot did not complete: still Starting" in err
     assert "address change is saved" in err
+
+
+def test_an_add_answered_without_addresses_is_read_from_the_nic(
+    emulator: RunningEmulator, admin: Admin
+) -> None:
+    """The BCC docs promise no body for batchAddIp: with ``count``, an answer without
+    ``privateIps`` is resolved by comparing the NIC before and after (under the VM's
+    lock), never by recording nothing."""
+
+    def without_addresses(body: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in body.items() if k != "privateIps"}
+
+    transport = Rewriting(answer=without_addresses)
+    provider = in_process(emulator, transport)
+    created = provider.create(inputs(count=3))
+    on_vm = secondary(admin)
+    assert sorted(created.outs["private_ips"]) == sorted(on_vm) and len(on_vm) == 3
+    provider.delete(str(created.id), created.outs)
+    assert secondary(admin) == []
