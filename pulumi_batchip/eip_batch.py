@@ -438,7 +438,7 @@ class EipBatchProvider(BatchIpProvider):
                 self._retag(ops, existing, old_tags, new_tags)
                 done.append("tags changed")
             if wanted > len(existing):
-                existing = self._grow(ops, id_, news, existing, wanted, tagged=len(tagged))
+                existing = self._grow(ops, id_, news, existing, wanted, tagged=tagged)
             elif doomed:
                 self._release(ops, id_, doomed)
                 existing = existing[:wanted]
@@ -477,14 +477,16 @@ class EipBatchProvider(BatchIpProvider):
         existing: list[PublicIp],
         wanted: int,
         *,
-        tagged: int,
+        tagged: list[str],
     ) -> list[PublicIp]:
-        """Add EIPs into the batch; ``tagged`` of the existing ones carry its tag."""
+        """Add EIPs into the batch; ``tagged``: what carries its tag now (those being
+        deleted, not in ``existing``, are not counted)."""
         keep = [e.id for e in existing]
+        leaving = [i for i in tagged if i not in set(keep)]
         request = _request(news, batch_id, wanted - len(existing))
         progress(f"EipBatch {batch_id}: adding {request.count} EIPs")
         try:
-            ids = ops.create(request, batch_id, base=tagged)
+            ids = ops.create(request, batch_id, base=len(tagged) - len(leaving), ignore=leaving)
             added = [i for i in ids if i not in set(keep)]
             return _ordered(ops.details(keep + added), keep)
         except BatchIpError as exc:

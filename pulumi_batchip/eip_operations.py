@@ -27,6 +27,7 @@ STACK_TAG_KEY = "pulumi-batchip-stack"
 RESERVED_TAG_KEYS = frozenset({MANAGED_TAG[0], BATCH_TAG_KEY, STACK_TAG_KEY})
 CONCURRENCY = 4  # in-flight calls per operation: gentle on APIGW throttling
 IDS_PER_LIST_CALL = 50  # keeps the id-filtered list URL short
+PENDING_DELETE = "PENDING_DELETE"  # a deleted EIP's status until it is gone
 POLL_FIRST = 0.25
 POLL_MAX = 5.0
 # After a create whose answer was lost, its EIPs can only be seen arriving: cleanup
@@ -138,19 +139,34 @@ class BatchOperations:
                 ) from list_exc
             return {e.id: dict(e.tags) for e in listed if e.tags.get(key) == value}
 
-    def details(self, ids: Sequence[str]) -> list[PublicIp]:
-        """Full records of the given EIPs that still exist, in the order given."""
+    def details(self, ids: Sequence[str], *, pending_delete: bool = False) -> list[PublicIp]:
+        """Full records of the given EIPs that still exist, in the order given. An EIP
+        being deleted (``PENDING_DELETE``, still listed for a while) is gone for every
+        purpose but waiting for it to disappear (``pending_delete=True``)."""
         groups = [ids[i : i + IDS_PER_LIST_CALL] for i in range(0, len(ids), IDS_PER_LIST_CALL)]
         pages = self._map(lambda g: self.client.list_publicips(g), groups)
-        by_id = {eip.id: eip for page in pages for eip in page}
+        by_id = {
+            eip.id: eip
+            for page in pages
+            for eip in page
+            if pending_delete or eip.status != PENDING_DELETE
+        }
         return [by_id[i] for i in ids if i in by_id]
 
     # -- creating -------------------------------------------------------------------
-    def create(self, request: BatchCreateRequest, batch_id: str, base: int) -> list[str]:
+    def create(
+        self,
+        request: BatchCreateRequest,
+        batch_id: str,
+        base: int,
+        ignore: Sequence[str] = (),
+    ) -> list[str]:
         """Create ``request.count`` EIPs carrying the batch tag; ``base`` EIPs of the
         batch exist already. Returns the new ids. Raises after a failed job, the
         deadline or a lost answer whose EIPs never showed; the caller then calls
-        :meth:`fail_with_cleanup`, which accounts for every job started here."""
+        :meth:`fail_with_cleanup`, which accounts for every job started here.
+        ``ignore``: EIPs still carrying the tag that are on their way out (being
+        deleted): they are not counted."""
         chunks = [_Chunk(n + 1, size) for n, size in enumerate(chunk_sizes(request.count))]
         self._started.extend(chunks)
         started = self.clock()
@@ -167,7 +183,7 @@ class BatchOperations:
                 )
             expected = base + request.count
             # A lost create answer is resolved by the tag, never by sending it again.
-            return self._await_tagged(batch_id, expected, started, chunks)
+            return self._await_tagged(batch_id, expected, started, chunks, set(ignore))
 
     def _start(self, chunk: _Chunk, request: BatchCreateRequest) -> None:
         part = attrs.evolve(request, count=chunk.size)
@@ -234,13 +250,18 @@ class BatchOperations:
                 )
 
     def _await_tagged(
-        self, batch_id: str, expected: int, started: float, chunks: list[_Chunk]
+        self,
+        batch_id: str,
+        expected: int,
+        started: float,
+        chunks: list[_Chunk],
+        ignore: set[str],
     ) -> list[str]:
         interval = POLL_FIRST
         lost = [c for c in chunks if c.lost is not None]
         while True:
             try:
-                ids = self.find_ids(batch_id)
+                ids = [i for i in self.find_ids(batch_id) if i not in ignore]
             except BatchIpError:
                 if self.clock() - started <= self.timeout:
                     raise
@@ -362,7 +383,7 @@ class BatchOperations:
         limit = self.timeout if left_time is None else min(self.timeout, left_time)
         interval = POLL_FIRST
         while True:
-            left = self.details(ids)
+            left = self.details(ids, pending_delete=True)
             if not left:
                 return
             if self.clock() - started > limit:
