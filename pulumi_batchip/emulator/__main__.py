@@ -17,9 +17,11 @@ from types import FrameType
 from . import missing_werkzeug
 from .config import (
     DEFAULT_BCE_CREDENTIALS,
+    DEFAULT_DELETE_SECONDS,
     DEFAULT_HW_CREDENTIALS,
     DEFAULT_HW_PROJECT_ID,
     DEFAULT_MAX_CONNECTIONS,
+    JOB_FAIL_WORDS,
     EmulatorConfig,
 )
 
@@ -34,6 +36,7 @@ _FLAGS = {
     "eip_quota": "--eip-quota",
     "latency_seconds": "--latency",
     "max_connections": "--max-connections",
+    "delete_seconds": "--delete-seconds",
 }
 
 
@@ -78,6 +81,31 @@ def _parser() -> argparse.ArgumentParser:
         f"(default {DEFAULT_MAX_CONNECTIONS})",
     )
     p.add_argument(
+        "--delete-seconds",
+        type=float,
+        default=DEFAULT_DELETE_SECONDS,
+        help="how long a released EIP stays PENDING_DELETE before it is gone "
+        f"(default {DEFAULT_DELETE_SECONDS:g}; at most 600)",
+    )
+    p.add_argument(
+        "--job-fail-word",
+        type=str.upper,
+        choices=JOB_FAIL_WORDS,
+        default="FAIL",
+        help="the status a failed EIP job ends with (default FAIL)",
+    )
+    p.add_argument(
+        "--tags-forbidden",
+        action="store_true",
+        help="the EIP tag APIs answer 403 VPC.2201, as for rights granted only "
+        "through an enterprise project",
+    )
+    p.add_argument(
+        "--bcc-add-ip-no-body",
+        action="store_true",
+        help="batchAddIp answers 200 with no body (as the BCC docs promise)",
+    )
+    p.add_argument(
         "--log-level",
         type=str.upper,
         choices=LOG_LEVELS,
@@ -114,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             latency_seconds=args.latency,
             max_connections=args.max_connections,
+            delete_seconds=args.delete_seconds,
+            job_fail_word=args.job_fail_word,
+            tags_forbidden=args.tags_forbidden,
+            bcc_add_ip_no_body=args.bcc_add_ip_no_body,
         )
     except (TypeError, ValueError) as exc:
         message = str(exc)

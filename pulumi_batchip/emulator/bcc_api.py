@@ -4,6 +4,9 @@ The state and its rules live in ``bcc.py``; this module turns requests into call
 it and answers in the shapes the SDKs parse (reference/baidu-bcc.md):
 
 - ``PUT /v2/instance/batchAddIp[?clientToken=]`` -> ``{"privateIps": [...], "eniPrivateIps": null}``
+  (what the Go SDK's ``BatchAddIpResponse`` and the CCE driver read), or 200 with no
+  body at all under ``bcc_add_ip_no_body`` (``--bcc-add-ip-no-body``): the API
+  documentation says the response has no parameters.
 - ``PUT /v2/instance/batchDelIp[?clientToken=]`` -> ``{"success": true, "status": 200}``
 - ``GET /v2/instance/{id}`` -> ``{"instance": {..., "nicInfo": {"ips": [...], "ipv6s": [...]}}}``
 - ``PUT /v2/instance/{id}?reboot`` (or ``?reboot=``) -> 200, empty body
@@ -14,6 +17,12 @@ CCE driver matches); an unsupported route is 400 ``InvalidURI``. A body that is 
 JSON is 400 ``MalformedJSON``; JSON of the wrong shape (missing ``instanceId``, wrong
 types) is 400 ``InappropriateJSON``; well-typed but invalid values are 400
 ``InvalidParameter``. The state model's codes are listed in ``bcc.py``.
+
+``batchAddIp`` takes ``privateIps`` or ``secondaryPrivateIpAddressCount``. With
+addresses listed, a count of 0 means "not given": the Go SDK (``BatchAddIpArgs``,
+``secondaryPrivateIpAddressCount`` without ``omitempty``) and the Java SDK
+(``BatchAddIpRequest``, a primitive ``long``) always send it. An empty list likewise
+means "not given" beside a count (the CCE driver sends ``"privateIps": []``).
 """
 
 from __future__ import annotations
@@ -256,12 +265,17 @@ class BccApi:
         instance_id = required_str(body, "instanceId")
         private_ips = optional_str_list(body, "privateIps") or None  # [] means "not given"
         count = optional_int(body, "secondaryPrivateIpAddressCount")
+        if private_ips is not None and count == 0:
+            # Go SDK BatchAddIpArgs / Java SDK BatchAddIpRequest send 0 beside the list.
+            count = None
         ipv6 = optional_bool(body, "allocateMultiIpv6Addr", False)
 
-        def act() -> dict[str, Any]:
+        def act() -> dict[str, Any] | None:
             added = self.state.batch_add_ip(
                 instance_id, private_ips=private_ips, count=count, ipv6=ipv6
             )
+            if self.config.bcc_add_ip_no_body:
+                return None  # "no response parameters", as documented: an empty body
             return {"privateIps": added, "eniPrivateIps": None}
 
         return self._idempotent(call, "BatchAddIp", body, act)

@@ -27,6 +27,15 @@ DEFAULT_MAX_CONNECTIONS = 64
 # A connection that sends nothing (or stalls mid-request) for this long is closed, so
 # idle or half-open sockets cannot hold connection slots for ever.
 DEFAULT_IDLE_TIMEOUT_SECONDS = 30.0
+# How long a released EIP stays listed as PENDING_DELETE before it is gone: the vendor's
+# deletes are asynchronous (BatchDeletePublicIp, Chinese API reference 2025-12-31: "the
+# delete is not finished when the job id comes back; query the EIP until it is not found").
+DEFAULT_DELETE_SECONDS = 0.5
+# The words a failed EIP job can be made to end with. Huawei lists no EIP job states
+# (ShowResourcesJobDetail: "status: job状态"); the ECS job API says FAIL, the default.
+# FAILED and ERROR are there to prove a client takes any word but a running one as the
+# end, rather than waiting out its deadline on a word it does not know.
+JOB_FAIL_WORDS = ("FAIL", "FAILED", "ERROR")
 
 
 def _finite_at_least(low: float, high: float = math.inf) -> Any:
@@ -50,6 +59,12 @@ def _int_at_least(low: int) -> Any:
     return check
 
 
+def _job_fail_word(_instance: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if value not in JOB_FAIL_WORDS:
+        words = ", ".join(JOB_FAIL_WORDS)
+        raise ValueError(f"{attribute.name} must be one of {words}, not {value!r}")
+
+
 def _positive_finite(_instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
     _finite_at_least(0.0)(_instance, attribute, value)
     if value <= 0:
@@ -71,4 +86,17 @@ class EmulatorConfig:
     max_connections: int = attrs.field(default=DEFAULT_MAX_CONNECTIONS, validator=_int_at_least(1))
     idle_timeout_seconds: float = attrs.field(
         default=DEFAULT_IDLE_TIMEOUT_SECONDS, validator=_positive_finite
+    )
+    # A released EIP is PENDING_DELETE (listed, counted, found by tag) this long.
+    delete_seconds: float = attrs.field(
+        default=DEFAULT_DELETE_SECONDS, validator=_finite_at_least(0.0, MAX_DELAY_SECONDS)
+    )
+    # The status a failed batch-create job ends with (a job_fail rule may name another).
+    job_fail_word: str = attrs.field(default="FAIL", validator=_job_fail_word)
+    # The EIP tag APIs answer 403, as for rights granted only through an enterprise
+    # project (which those APIs do not support).
+    tags_forbidden: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    # batchAddIp answers 200 with no body, as the BCC API documentation promises.
+    bcc_add_ip_no_body: bool = attrs.field(
+        default=False, validator=attrs.validators.instance_of(bool)
     )

@@ -13,13 +13,33 @@ Choices where the vendor documentation is silent (each mirrored by ``eip_api.py`
   end time). ``entities.sub_jobs`` stays empty, as in the documented example, so EIP
   ids never appear in a job: find them by tag. Finished jobs vanish after a day, as
   ECS jobs do.
-- ``job_fail`` (``created: N``) ends the job ``FAIL`` with exactly ``min(N, count)``
+- ``job_fail`` (``created: N``) ends the job failed with exactly ``min(N, count)``
   EIPs created; ``job_hang`` keeps it ``RUNNING`` for ever, creating nothing.
-- Quota counts existing EIPs plus those that unfinished jobs (hung ones too) will create.
+- Quota counts existing EIPs (``PENDING_DELETE`` ones too) plus those that unfinished
+  jobs (hung ones too) will create.
+- ``job_fail`` ends the job with the emulator's ``job_fail_word`` (``FAIL`` unless
+  configured) or the rule's ``job_status`` (``FAILED``, ``ERROR``): the vendor lists no
+  EIP job states; the ECS job API says ``FAIL``.
 - A single create (``CreatePublicip``, v1) makes the EIP at once, in ``PENDING_CREATE``
   (it counts against the quota and is listed from then on) with its bandwidth; it turns
   ``DOWN`` once ``job_seconds`` have passed, lazily like a job. It can be deleted in
   any status. (The job fault actions only apply to batch create.)
+- Deletes are asynchronous (BatchDeletePublicIp, Chinese API reference 2025-12-31: the
+  job id it answers is a fake job, the EIP is not deleted yet, and it is deleted once a
+  query no longer finds it). A released EIP is ``PENDING_DELETE`` (a status the
+  ShowPublicip reference lists) for ``delete_seconds``: still shown, listed, found by
+  tag and counted against the quota; then it is gone, with its address and its ``PER``
+  bandwidth. One batch delete answers one job id, as the documented example does
+  (``{"job_ids": ["ff80..."]}`` for two EIPs).
+- A batch delete naming an EIP that does not exist is refused as a whole (404
+  ``VPC.0504``, nothing released): the vendor documents nothing partial.
+- A delete (single or batch) of an EIP already ``PENDING_DELETE`` is accepted and
+  changes nothing (204 / 200 with a new job id); its deletion time is not extended. An
+  emulator choice: the vendor documents no answer for it. The first request was
+  "delivered" and completion is only ever observed as the EIP disappearing, so a
+  repeated request (a retry after a lost answer) asks for what is already under way;
+  refusing it (e.g. 409 ``VPC.0512``, "busy", which the error table does not tie to
+  this case) would have no documented basis either.
 - IPv4 addresses come from 100.64.0.0/10; an IPv6 EIP gets an address from the
   documentation prefix 2001:db8::/32 *and* an IPv4 address (``public_ip_address`` is
   "the IPv4 address corresponding to the IPv6 one", per the SDK model).
@@ -119,6 +139,7 @@ class JobFault:
     created: int = 0
     code: str | None = None
     message: str | None = None
+    status: str | None = None  # the word a failed job ends with (else job_fail_word)
 
 
 @attrs.frozen
@@ -165,9 +186,12 @@ class PublicIp:
     private_ip_address: str | None = None
     alias: str | None = None
     pending_until: float | None = None  # a single create: PENDING_CREATE until then
+    deleting_until: float | None = None  # released: PENDING_DELETE, gone after that
 
     @property
     def status(self) -> str:
+        if self.deleting_until is not None:
+            return "PENDING_DELETE"
         if self.pending_until is not None:
             return "PENDING_CREATE"
         return "ACTIVE" if self.port_id else "DOWN"
@@ -238,9 +262,13 @@ class EipState:
         job_seconds: float,
         quota: int,
         clock: Clock = time.time,
+        delete_seconds: float = 0.0,
+        job_fail_word: str = "FAIL",
     ) -> None:
         self.project_id = project_id
         self.job_seconds = max(0.0, job_seconds)
+        self.delete_seconds = max(0.0, delete_seconds)
+        self.job_fail_word = job_fail_word
         self.quota = quota
         self._clock = clock
         self._lock = threading.RLock()
@@ -252,6 +280,7 @@ class EipState:
             self._bandwidths: dict[str, Bandwidth] = {}
             self._jobs: dict[str, Job] = {}
             self._pending: set[str] = set()  # EIPs of single creates still PENDING_CREATE
+            self._deleting: set[str] = set()  # released EIPs still PENDING_DELETE
             self._v4 = _AddressPool(IPV4_POOL)
             self._v6 = _AddressPool(IPV6_POOL)
             self._bandwidths[DEFAULT_SHARED_BANDWIDTH_ID] = Bandwidth(
@@ -280,6 +309,12 @@ class EipState:
                 if eip is not None:
                     eip.pending_until = None
                 self._pending.discard(eip_id)
+        for eip_id in list(self._deleting):
+            eip = self._publicips.get(eip_id)
+            if eip is None:
+                self._deleting.discard(eip_id)
+            elif eip.deleting_until is not None and eip.deleting_until <= now:
+                self._release(eip_id)
         return now
 
     def _finish(self, job: Job, end: float) -> None:
@@ -291,7 +326,7 @@ class EipState:
         if fault is None:
             job.status = "SUCCESS"
             return
-        job.status = "FAIL"
+        job.status = fault.status or self.job_fail_word
         job.error_code = fault.code or CODE_NO_ADDRESSES
         job.fail_reason = fault.message or (
             f"Creating publicips failed: {count} of {job.spec.count} were created."
@@ -531,29 +566,44 @@ class EipState:
 
     # -- delete --------------------------------------------------------------------------
     def delete(self, publicip_id: str) -> None:
+        """Release one EIP: PENDING_DELETE now, gone after ``delete_seconds``. One that
+        is already PENDING_DELETE is left as it is (accepted, nothing changes)."""
         with self._lock:
-            self._settle()
-            self._refuse_bound([self._existing(publicip_id)])
-            self._release(publicip_id)
+            now = self._settle()
+            eip = self._existing(publicip_id)
+            if eip.deleting_until is not None:
+                return
+            self._refuse_bound([eip])
+            self._start_delete(eip, now)
 
     def batch_delete(self, publicip_ids: Sequence[str]) -> list[str]:
-        """All or nothing: refused if any id is unknown (404) or bound (409).
+        """All or nothing: refused if any id is unknown (404) or bound (409). EIPs
+        already PENDING_DELETE are accepted and left as they are.
 
-        Returns one job id per EIP; these jobs are not kept (the SDK documents them as
-        not queryable), so asking for them answers 404.
+        Returns one job id for the call (as the documented example); it is not kept
+        (the SDK documents such jobs as not queryable), so asking for it answers 404.
         """
         with self._lock:
-            self._settle()
+            now = self._settle()
             unique = list(dict.fromkeys(publicip_ids))
             missing = [i for i in unique if i not in self._publicips]
             if missing:
                 raise EipError(
                     404, CODE_NOT_FOUND, f"Floating IP {', '.join(missing)} could not be found."
                 )
-            self._refuse_bound([self._publicips[i] for i in unique])
-            for eip_id in unique:
-                self._release(eip_id)
-            return [uuid.uuid4().hex for _ in unique]
+            eips = [self._publicips[i] for i in unique]
+            self._refuse_bound([e for e in eips if e.deleting_until is None])
+            for eip in eips:
+                if eip.deleting_until is None:
+                    self._start_delete(eip, now)
+            return [uuid.uuid4().hex]
+
+    def _start_delete(self, eip: PublicIp, now: float) -> None:
+        if self.delete_seconds <= 0:
+            self._release(eip.id)
+            return
+        eip.deleting_until = now + self.delete_seconds
+        self._deleting.add(eip.id)
 
     def _existing(self, publicip_id: str) -> PublicIp:
         eip = self._publicips.get(publicip_id)
@@ -575,6 +625,7 @@ class EipState:
     def _release(self, publicip_id: str) -> None:
         eip = self._publicips.pop(publicip_id)
         self._pending.discard(publicip_id)
+        self._deleting.discard(publicip_id)
         self._v4.release(eip.public_ip_address)
         self._v6.release(eip.public_ipv6_address)
         bandwidth = self._bandwidths.get(eip.bandwidth_id)

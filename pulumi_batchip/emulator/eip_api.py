@@ -28,16 +28,36 @@ Choices where the documentation is silent or unconfirmed:
   null or ``""`` -> 4), ``alias`` is 1..64 letters, digits, ``_``, ``-``, ``.``.
   ``ip_address`` and ``port_id`` (a chosen address, binding at creation) are not
   emulated: 400 ``VPC.0501`` saying so.
-- ``enterprise_project_id`` defaults to ``"0"``; given at both levels, they must agree.
+- ``BatchCreatePublicips`` requires the top-level ``enterprise_project_id`` (the
+  international API reference, "Assigning EIPs in Batches", marks it Mandatory): absent
+  or null -> 400 ``VPC.0501`` naming it; no default is filled in. It may be the string
+  ``"0"``, a UUID, or the number ``0`` (the documented request example sends
+  ``"enterprise_project_id" : 0``). ``publicip.enterprise_project_id`` is optional;
+  given at both levels, they must agree. ``CreatePublicip`` (v1) documents the field
+  as optional with default ``0``, and keeps that default.
+- ``publicip_number`` is 0..50 (the Chinese reference, 2025-12-31: "value range 0~50"); a
+  job for 0 EIPs succeeds having created none. ``bandwidth.name`` is required with
+  ``PER`` (absent or null -> 400) but may be ``""`` (the documented request example
+  sends ``"name" : ""`` with ``PER``): the bandwidth then gets a generated name.
   ``publicip.id`` and ``publicip.profile`` are accepted and ignored.
 - A ``WHOLE`` bandwidth ``id`` must name an existing shared bandwidth (400
   ``VPC.0501`` otherwise); one exists by default, ``POST /_emulator/eip/bandwidths``
   adds more.
 - ``ListPublicips``: sorted by id; ``marker`` is compared, so a deleted marker still
   works; ``limit`` absent or 0 means 2000, larger values are capped at 2000.
-- Batch delete is all or nothing: an unknown id -> 404 ``VPC.0504``, a bound EIP ->
-  409 ``VPC.0517``, and nothing is released. Its job ids are not kept (the SDK says
-  they cannot be queried): an unknown job -> 404 ``VPC.0504`` too.
+- Deletes are asynchronous (see ``eip.py``): a released EIP is ``PENDING_DELETE`` for
+  ``delete_seconds``. Batch delete answers one job id per call, ``{"job_ids": [id]}``
+  (the documented response example), and is all or nothing: an unknown id -> 404
+  ``VPC.0504``, a bound EIP -> 409 ``VPC.0517``, and nothing is released (the vendor
+  documents nothing partial). An EIP already ``PENDING_DELETE`` is accepted, by batch
+  and by single delete (204), and left as it is. The job ids are not kept (the SDK
+  says they cannot be queried): an unknown job -> 404 ``VPC.0504`` too.
+- ``tags_forbidden`` (``--tags-forbidden``): ``ListPublicipsByTags`` and the tag
+  actions answer 403 ``VPC.2201`` "Policy doesn't allow vpc:publicipTags:... to be
+  performed." (the fine-grained permission code of the EIP error table), before the
+  body is looked at. The EIP permission table ("EIP Tags") marks every tag API as not
+  supporting enterprise-project authorization, so rights granted only through an
+  enterprise project end there.
 - The tag action route serves ``BatchCreatePublicipTags`` and
   ``BatchDeletePublicipTags``; the body's ``action`` names the operation for the
   request log and fault rules (``Route.operation_from_body``). Its body is checked
@@ -81,6 +101,7 @@ CODE_TENANT_MISMATCH = "VPC.0007"
 CODE_GATEWAY_AUTH = "APIGW.0301"
 CODE_GATEWAY_NO_API = "APIGW.0101"
 CODE_GATEWAY_THROTTLED = "APIGW.0308"
+CODE_POLICY_DENIED = "VPC.2201"  # EIP error codes: 403, fine-grained permission missing
 
 PUBLICIP_TYPES = frozenset({"5_bgp", "5_sbgp", "5_union"})
 IP_VERSIONS = {"ipv4": 4, "ipv6": 6}
@@ -199,17 +220,33 @@ def _create_tags(raw: object) -> dict[str, str]:
     return _unique_tags(pairs)
 
 
-def _enterprise_project(body: Mapping[str, Any], publicip: Mapping[str, Any]) -> str:
-    outer = _opt_str(body, "enterprise_project_id")
-    inner = _opt_str(publicip, "enterprise_project_id")
+def _eps_id(body: Mapping[str, Any], key: str, where: str) -> str | None:
+    """An enterprise project id: ``"0"``, a UUID, or the number 0 (the BatchCreatePublicips
+    request example sends ``"enterprise_project_id" : 0``), as a string; None if absent."""
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value == 0:
+        return "0"
+    if not isinstance(value, str) or not _EPS_ID_RE.fullmatch(value):
+        raise invalid(f"{where} {value!r} must be '0' or a UUID.")
+    return value
+
+
+def _enterprise_project(
+    body: Mapping[str, Any], publicip: Mapping[str, Any], *, required: bool
+) -> str:
+    """The EIPs' enterprise project. ``required``: the top-level field must be given
+    (BatchCreatePublicips); otherwise it defaults to ``"0"`` (CreatePublicip, v1)."""
+    outer = _eps_id(body, "enterprise_project_id", "enterprise_project_id")
+    inner = _eps_id(publicip, "enterprise_project_id", "publicip.enterprise_project_id")
+    if outer is None and required:
+        raise invalid("enterprise_project_id is required: '0' (the default project) or a UUID.")
     if outer is not None and inner is not None and outer != inner:
         raise invalid("enterprise_project_id differs between the body and publicip.")
-    value = outer if outer is not None else inner
-    if value is None:
-        return "0"
-    if not _EPS_ID_RE.fullmatch(value):
-        raise invalid(f"enterprise_project_id {value!r} must be '0' or a UUID.")
-    return value
+    if outer is not None:
+        return outer
+    return inner if inner is not None else "0"
 
 
 def parse_bandwidth(raw: Mapping[str, Any], ip_version: int) -> BandwidthSpec:
@@ -234,7 +271,8 @@ def parse_bandwidth(raw: Mapping[str, Any], ip_version: int) -> BandwidthSpec:
     if charge_mode == "traffic" and size > TRAFFIC_MAX_SIZE:
         raise invalid(f"bandwidth.size is at most {TRAFFIC_MAX_SIZE} when charged by traffic.")
     name = raw.get("name")
-    if not isinstance(name, str) or not _BANDWIDTH_NAME_RE.fullmatch(name):
+    # "" passes: the documented request example sends "name" : "" with PER.
+    if not isinstance(name, str) or (name and not _BANDWIDTH_NAME_RE.fullmatch(name)):
         raise invalid(
             "bandwidth.name is required with share_type PER: 1-64 letters, digits, "
             "underscores, hyphens or periods."
@@ -244,8 +282,9 @@ def parse_bandwidth(raw: Mapping[str, Any], ip_version: int) -> BandwidthSpec:
 
 def parse_create(body: Mapping[str, Any]) -> CreateSpec:
     count = _int(body, "publicip_number")
-    if not 1 <= count <= MAX_PUBLICIP_NUMBER:
-        raise invalid(f"publicip_number must be within 1..{MAX_PUBLICIP_NUMBER}.")
+    # 0..50: the Chinese API reference (2025-12-31), publicip_number "value range 0~50".
+    if not 0 <= count <= MAX_PUBLICIP_NUMBER:
+        raise invalid(f"publicip_number must be within 0..{MAX_PUBLICIP_NUMBER}.")
     publicip = _object(body, "publicip")
     publicip_type = _choice(publicip, "type", PUBLICIP_TYPES)
     version = publicip.get("ip_version", "ipv4")
@@ -258,7 +297,8 @@ def parse_create(body: Mapping[str, Any]) -> CreateSpec:
         ip_version=ip_version,
         bandwidth=parse_bandwidth(_object(body, "bandwidth"), ip_version),
         tags=_create_tags(publicip.get("tags")),
-        enterprise_project_id=_enterprise_project(body, publicip),
+        # Mandatory at the top level (international API reference, BatchCreatePublicips).
+        enterprise_project_id=_enterprise_project(body, publicip, required=True),
     )
 
 
@@ -285,7 +325,8 @@ def parse_single_create(body: Mapping[str, Any]) -> tuple[CreateSpec, str | None
         publicip_type=publicip_type,
         ip_version=int(version),
         bandwidth=parse_bandwidth(_object(body, "bandwidth"), int(version)),
-        enterprise_project_id=_enterprise_project(body, publicip),
+        # Optional, default 0 (API reference, "Assigning an EIP").
+        enterprise_project_id=_enterprise_project(body, publicip, required=False),
     )
     return spec, alias
 
@@ -418,6 +459,8 @@ class EipApi:
             job_seconds=config.job_seconds,
             quota=config.eip_quota,
             clock=clock,
+            delete_seconds=config.delete_seconds,
+            job_fail_word=config.job_fail_word,
         )
         pid = "/{project_id}"
         eip = f"/v1{pid}/publicips/{{publicip_id}}"
@@ -520,7 +563,9 @@ class EipApi:
         spec = parse_create(parse_body(call.body))
         fault = call.fault
         job_fault = (
-            JobFault(fault.action, fault.created, fault.code, fault.message) if fault else None
+            JobFault(fault.action, fault.created, fault.code, fault.message, fault.job_status)
+            if fault
+            else None
         )
         job_id = _state_call(lambda: self.state.batch_create(spec, job_fault))
         return 200, {"job_id": job_id}
@@ -550,7 +595,16 @@ class EipApi:
         query = parse_list_query(call.request.args)
         return 200, {"publicips": self.state.list_page(**query)}
 
+    def _refuse_tags(self, action: str) -> None:
+        """403 under ``tags_forbidden``: the EIP permission table ("EIP Tags") marks every
+        tag API as not supporting enterprise-project authorization."""
+        if self.config.tags_forbidden:
+            raise ApiError(
+                403, CODE_POLICY_DENIED, f"Policy doesn't allow {action} to be performed."
+            )
+
     def _by_tags(self, call: Call) -> tuple[int, Any]:
+        self._refuse_tags("vpc:publicipTags:get")
         body = parse_body(call.body)
         action = _choice(body, "action", ("filter", "count"))
         found = self.state.by_tags(
@@ -565,6 +619,8 @@ class EipApi:
         return 200, {"resources": found[offset : offset + limit], "total_count": len(found)}
 
     def _tag_action(self, call: Call) -> tuple[int, Any]:
+        verb = "delete" if tag_operation(call.body) == "BatchDeletePublicipTags" else "create"
+        self._refuse_tags(f"vpc:publicipTags:{verb}")
         action, pairs = parse_tag_action(parse_body(call.body))
         publicip_id = call.params["publicip_id"]
         if action == "create":

@@ -9,7 +9,8 @@ matching calls pass, then fires on the next ``times`` (default 1; 0 means for ev
 Actions: ``throttle``, ``error`` (``status``, ``code``, ``message``), ``reset`` (drop
 the connection before acting), ``lost_response`` (act, then drop the connection),
 ``delay`` (``seconds``, then act normally), ``job_fail`` (``created``: EIPs that exist
-when the job fails), ``job_hang`` (the job never finishes).
+when the job fails; ``job_status``: the word it ends with, ``FAIL``, ``FAILED`` or
+``ERROR``, else the emulator's ``job_fail_word``), ``job_hang`` (the job never finishes).
 
 Every field is checked when the rule is armed: counts are integers within
 0..``MAX_COUNT``, ``seconds`` a finite number within 0..``MAX_DELAY_SECONDS`` (600),
@@ -30,7 +31,7 @@ from typing import Any
 
 import attrs
 
-from .config import MAX_DELAY_SECONDS
+from .config import JOB_FAIL_WORDS, MAX_DELAY_SECONDS
 
 ACTIONS = frozenset(
     {"throttle", "error", "reset", "lost_response", "delay", "job_fail", "job_hang"}
@@ -104,6 +105,7 @@ class FaultRule:
     seconds: float = 0.0
     created: int = 0
     probability: float | None = None
+    job_status: str | None = None  # job_fail only: FAIL | FAILED | ERROR
     seen: int = 0
     fired: int = 0
 
@@ -122,6 +124,12 @@ class FaultRule:
         if action == "error" and (status is None or not 400 <= status <= 599):
             raise FaultRuleError("an 'error' rule needs a 'status' within 400..599")
         probability = _number(raw, "probability", None, 0.0, 1.0)
+        job_status = _text(raw, "job_status")
+        if job_status is not None and (action != "job_fail" or job_status not in JOB_FAIL_WORDS):
+            raise FaultRuleError(
+                f"fault rule 'job_status' is for job_fail rules only, one of "
+                f"{', '.join(JOB_FAIL_WORDS)}; not {job_status!r}"
+            )
         return cls(
             operation=operation,
             action=str(action),
@@ -133,6 +141,7 @@ class FaultRule:
             seconds=_number(raw, "seconds", 0.0, 0.0, MAX_DELAY_SECONDS) or 0.0,
             created=_integer(raw, "created", 0, 0, MAX_COUNT) or 0,
             probability=probability,
+            job_status=job_status,
         )
 
     def to_json(self) -> dict[str, Any]:

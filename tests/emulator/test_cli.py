@@ -173,6 +173,9 @@ def test_help_documents_log_level_max_connections_and_secret_variables() -> None
         (["--latency", "601"], "--latency must be a finite number within 0..600"),
         (["--job-seconds", "inf"], "--job-seconds must be a finite number"),
         (["--eip-quota", "-1"], "--eip-quota must be at least 0"),
+        (["--delete-seconds", "-1"], "--delete-seconds must be a finite number within 0..600"),
+        (["--delete-seconds", "nan"], "--delete-seconds must be a finite number within 0..600"),
+        (["--job-fail-word", "BROKEN"], "argument --job-fail-word: invalid choice: 'BROKEN'"),
     ],
 )
 def test_bad_flags_exit_2_without_traceback(args: list[str], complaint: str) -> None:

@@ -95,11 +95,20 @@ def create_done(client: EipClient, count: int = 2, **kw: Any) -> list[str]:
     return [r.resource_id for r in client.list_publicips_by_tags({key: [value]})]
 
 
+def wait_gone(client: EipClient, ids: list[str], timeout: float = 5.0) -> None:
+    """Poll the list until none of ``ids`` is there (deletes are asynchronous)."""
+    deadline = time.monotonic() + timeout
+    while client.list_publicips(ids):
+        assert time.monotonic() < deadline, f"{ids} still listed after {timeout} s"
+        time.sleep(0.05)
+
+
 def valid_body(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "bandwidth": {"share_type": "PER", "size": 5, "name": "bw", "charge_mode": "bandwidth"},
         "publicip": {"type": "5_bgp", "ip_version": "ipv4", "tags": ["env*prod"]},
         "publicip_number": 1,
+        "enterprise_project_id": "0",
     }
     body.update(overrides)
     return body
@@ -123,8 +132,9 @@ def raw(emulator: RunningEmulator) -> Iterator[httpx.Client]:
 
 @pytest.fixture(scope="module")
 def instant() -> Iterator[RunningEmulator]:
-    """Jobs finish at once and the quota is small: for quota and thread tests."""
-    with start_emulator(config=EmulatorConfig(job_seconds=0.0, eip_quota=60)) as running:
+    """Jobs and deletes finish at once and the quota is small: for quota and thread tests."""
+    config = EmulatorConfig(job_seconds=0.0, eip_quota=60, delete_seconds=0.0)
+    with start_emulator(config=config) as running:
         yield running
 
 
@@ -329,16 +339,24 @@ def test_whole_bandwidth_joins_an_existing_shared_one(
     bandwidths = admin.state()["eip"]["bandwidths"]
     assert sorted(bandwidths[shared["id"]]["publicip_ids"]) == sorted(ids)
     eip.batch_delete_publicips(ids)
+    wait_gone(eip, ids)
     assert admin.state()["eip"]["bandwidths"][shared["id"]]["publicip_ids"] == []
 
     unknown = valid_body(bandwidth={"share_type": "WHOLE", "id": "no-such-bandwidth"})
     assert error_of(raw.post(f"/v2/{PID}/batchpublicips", json=unknown)) == (400, "VPC.0501")
 
 
-def test_delete_releases_the_per_bandwidth_and_then_404s(eip: EipClient, admin: Admin) -> None:
+def test_delete_is_pending_then_releases_the_per_bandwidth_and_404s(
+    eip: EipClient, admin: Admin
+) -> None:
     [eip_id] = create_done(eip, 1)
     bandwidth_id = eip.show_publicip(eip_id).bandwidth_id
     eip.delete_publicip(eip_id)
+    # Asynchronous (BatchDeletePublicIp reference): still there, PENDING_DELETE.
+    assert eip.show_publicip(eip_id).status == "PENDING_DELETE"
+    assert bandwidth_id in admin.state()["eip"]["bandwidths"]
+    eip.delete_publicip(eip_id)  # again while PENDING_DELETE: accepted, nothing changes
+    wait_gone(eip, [eip_id])
     assert bandwidth_id not in admin.state()["eip"]["bandwidths"]
     with pytest.raises(NotFoundError) as info:
         eip.show_publicip(eip_id)
@@ -352,10 +370,12 @@ def test_unknown_job_is_404(eip: EipClient) -> None:
         eip.show_job("0" * 32)
 
 
-def test_batch_delete_returns_job_ids_that_cannot_be_queried(eip: EipClient) -> None:
+def test_batch_delete_returns_one_job_id_that_cannot_be_queried(eip: EipClient) -> None:
     ids = create_done(eip, 3)
     job_ids = eip.batch_delete_publicips(ids)
-    assert len(job_ids) == 3
+    assert len(job_ids) == 1  # one per call, as the documented example answers
+    assert {p.status for p in eip.list_publicips()} == {"PENDING_DELETE"}
+    wait_gone(eip, ids)
     assert eip.list_publicips() == []
     with pytest.raises(NotFoundError):
         eip.show_job(job_ids[0])
@@ -393,7 +413,7 @@ def test_bound_eip_cannot_be_deleted_until_unbound(eip: EipClient, admin: Admin)
 
     assert admin.post("eip/unbind", {"publicip_id": ids[0]})["publicip"]["status"] == "DOWN"
     eip.batch_delete_publicips(ids)
-    assert eip.list_publicips() == []
+    wait_gone(eip, ids)
 
 
 def test_admin_bind_of_unknown_eip_is_404(admin: Admin) -> None:
@@ -538,7 +558,7 @@ def _with(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
 
 BAD_CREATES = {
     "number missing": _with("publicip_number", ...),
-    "number zero": _with("publicip_number", 0),
+    "number negative": _with("publicip_number", -1),
     "number 51": _with("publicip_number", 51),
     "number string": _with("publicip_number", "3"),
     "number bool": _with("publicip_number", True),
@@ -557,6 +577,7 @@ BAD_CREATES = {
     "size missing": _with("bandwidth.size", ...),
     "charge_mode bad": _with("bandwidth.charge_mode", "monthly"),
     "name missing": _with("bandwidth.name", ...),
+    "name null": _with("bandwidth.name", None),
     "name too long": _with("bandwidth.name", "n" * 65),
     "name bad chars": _with("bandwidth.name", "my bandwidth"),
     "whole without id": _with("bandwidth", {"share_type": "WHOLE", "size": 5}),
@@ -571,6 +592,11 @@ BAD_CREATES = {
     "tag repeated": _with("publicip.tags", ["env*a", "env*b"]),
     "too many tags": _with("publicip.tags", [f"k{i}*v" for i in range(21)]),
     "eps bad": _with("enterprise_project_id", "project-x"),
+    "eps missing": _with("enterprise_project_id", ...),
+    "eps null": _with("enterprise_project_id", None),
+    "eps number 1": _with("enterprise_project_id", 1),
+    "eps false": _with("enterprise_project_id", False),
+    "eps all_granted_eps": _with("enterprise_project_id", "all_granted_eps"),
 }
 
 
@@ -615,6 +641,10 @@ GOOD_CREATES = {
     "eps uuid": _with("enterprise_project_id", "1a2b3c4d-0000-4000-8000-000000000000"),
     "extra fields": _with("publicip.profile", {"order_id": "x"}),
     "number 50": _with("publicip_number", 50),
+    "number 0": _with("publicip_number", 0),  # the Chinese reference: 0~50
+    "eps number 0": _with("enterprise_project_id", 0),  # the documented example
+    "name empty with PER": _with("bandwidth.name", ""),  # the documented example
+    "charge_mode empty": _with("bandwidth.charge_mode", ""),  # "empty: bandwidth"
 }  # fmt: skip
 
 

@@ -308,6 +308,11 @@ def test_official_sdk_create_publicip_works_against_the_emulator(
         assert (info.value.status_code, info.value.error_code) == (400, "VPC.0501")
 
         sdk.delete_publicip(DeletePublicipRequest(publicip_id=eip_id))
+        shown = sdk.show_publicip(ShowPublicipRequest(publicip_id=eip_id)).publicip
+        assert shown.status == "PENDING_DELETE"  # deletes are asynchronous
+        deadline = time.monotonic() + 5
+        while admin.state()["eip"]["publicips"] and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert admin.state()["eip"]["publicips"] == {}
         assert admin.operations()[0] == "CreatePublicip"
     finally:
