@@ -29,7 +29,7 @@ from .eip_operations import (
     EipBatchError,
     batch_tags,
 )
-from .errors import BatchIpError
+from .errors import AuthError, BatchIpError
 from .huawei.eip import BandwidthSpec, BatchCreateRequest, EipClient, PublicIp
 
 MAX_COUNT = 1000
@@ -525,8 +525,17 @@ class EipBatchProvider(BatchIpProvider):
             if added:
                 ops.client.create_tags(eip.id, added)
 
-        with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
-            list(pool.map(one, eips))
+        try:
+            with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
+                list(pool.map(one, eips))
+        except AuthError as exc:
+            if exc.status != 403:
+                raise
+            raise EipBatchError(
+                f"changing the tags was refused: {exc}. Huawei's tag APIs do not accept "
+                "rights granted through an enterprise project: grant the EIP tag "
+                "permissions on the project, or leave `tags` as they were."
+            ) from exc
 
     # -- delete ---------------------------------------------------------------------
     def delete(self, id_: str, props: dict[str, Any]) -> None:

@@ -363,3 +363,25 @@ def test_nothing_works_says_what_to_grant(provider_server: ProviderProcess, admi
     admin.clear_faults()
     res.destroy()
     assert held(admin) == {}
+
+
+def test_tag_change_refused_by_permissions_says_what_to_grant() -> None:
+    """With the tag APIs forbidden (rights only through an enterprise project), the
+    batch is still created, read and destroyed; a tag change fails with a clear
+    message, not a raw 403."""
+    with start_emulator(config=EmulatorConfig(job_seconds=0.2, tags_forbidden=True)) as emu:
+        server = server_with(emu.url)
+        admin = Admin(emu.url)
+        try:
+            res = EngineResource(server, TYPE, "ep-tags")
+            res.up(inputs(count=2, tags={"env": "a"}))
+            with pytest.raises(ProviderError) as info:
+                res.up(inputs(count=2, tags={"env": "b"}))
+            details = info.value.details
+            assert "changing the tags was refused" in details
+            assert "grant the EIP tag permissions on the project" in details
+            res.destroy()
+            assert not [e for e in held(admin).values() if e["status"] != "PENDING_DELETE"]
+        finally:
+            admin.close()
+            server.__exit__(None, None, None)
