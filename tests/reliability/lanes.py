@@ -61,10 +61,15 @@ def sis_inputs(**kwargs: Any) -> dict[str, Any]:
     return _cached_inputs(key, lambda: [SecondaryIpSet("s", **kwargs)], "s")
 
 
+BANDWIDTH_SIZE = 5  # Mbit/s, unless a step asks for another ``bandwidth_size``
+
+
 def eip_inputs(**kwargs: Any) -> dict[str, Any]:
-    """What the engine gets from ``EipBatch("edge", bandwidth=PER 5 Mbit/s, **kwargs)``."""
+    """What the engine gets from ``EipBatch("edge", bandwidth=PER 5 Mbit/s, **kwargs)``
+    (``bandwidth_size`` sets another size)."""
     key = "eip " + json.dumps(kwargs, sort_keys=True)
-    bandwidth = BandwidthArgs(size=5, share_type="PER", name="edge-bw")
+    size = kwargs.pop("bandwidth_size", BANDWIDTH_SIZE)
+    bandwidth = BandwidthArgs(size=size, share_type="PER", name="edge-bw")
     return _cached_inputs(key, lambda: [EipBatch("edge", bandwidth=bandwidth, **kwargs)], "edge")
 
 
@@ -106,6 +111,7 @@ class Lane:
         self.provider.get_plugin_info()
         self.stack = {**stack_config(self.url), **LANE_STACK, **(stack or {})}
         self.provider.configure(self.stack)
+        self._delays_cleared = 0  # delays fired by rules since disarmed (clear_faults)
 
     def close(self) -> None:
         self.provider.close()
@@ -135,6 +141,21 @@ class Lane:
         return list(state["eip"]["publicips"])
 
     # -- faults --------------------------------------------------------------------------
+    def reset(self, seed: int | None = None) -> None:
+        """Reset the emulator (state, rules, request log); ``seed`` pins its faults."""
+        self.admin.reset(seed)
+        self._delays_cleared = 0
+
+    def clear_faults(self) -> None:
+        """Disarm every rule, remembering how many delays they set going (quiesce)."""
+        self._delays_cleared += self._delays_armed()
+        self.admin.clear_faults()
+
+    def _delays_armed(self) -> int:
+        return sum(
+            r["fired"] for r in self.emulator.app.faults.snapshot() if r["action"] == "delay"
+        )
+
     def fault_counts(self) -> Counter[str]:
         """Faults that fired since the last reset, by action (from the request log)."""
         return Counter(r["fault"] for r in self.admin.requests() if "fault" in r)
@@ -142,13 +163,14 @@ class Lane:
     def quiesce(self, timeout: float = 20.0) -> None:
         """Wait until every request held back by a ``delay`` fault has been answered
         (it acts late, and the next check or scenario must see its effect), and for
-        EIP jobs still running to end."""
+        EIP jobs still running to end. Reset and disarm through :meth:`reset` and
+        :meth:`clear_faults`, which keep the count of delays this waits for."""
         time.sleep(2 * JOB_SECONDS)  # and let EIP jobs still running finish
         deadline = time.monotonic() + timeout
         while True:
-            fired = sum(
-                r["fired"] for r in self.emulator.app.faults.snapshot() if r["action"] == "delay"
-            )
+            # Every delay since the last reset (the log starts there too), also those of
+            # rules disarmed since: a delayed request still acts after its rule is gone.
+            fired = self._delays_cleared + self._delays_armed()
             done = sum(1 for r in self.admin.requests() if r.get("fault") == "delay")
             if done >= fired:
                 return

@@ -1,22 +1,29 @@
 """What the reliability suite measured, collected while it runs.
 
 Each test module of ``tests/reliability`` owns a *section* (``matrix``, ``soak``, ...).
-At the end of the session, ``conftest.py`` merges the sections whose every test ran
-and passed into ``results.json`` and renders ``RELIABILITY.md`` from it
-(``report.py``): the numbers in that file are produced by the suite, never typed.
+At the end of the session, ``conftest.py`` takes every section whose collected tests
+all ran (whatever their outcome) and writes what they recorded into ``results.json``,
+with where it came from (``run_info``: when, the commit, how many tests passed, failed
+and were skipped, and why). ``report.py`` renders ``RELIABILITY.md`` from it: the
+numbers in that file are produced by the suite, never typed. A section that did not
+run completely keeps what an earlier run recorded, with that run's ``run_info``; a
+section without one (written before sections carried it) is dropped, never shown.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
+import os
+import subprocess
 import threading
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 RESULTS_FILE = Path(__file__).with_name("results.json")
-# A soak of at least this many runs is also kept as "long_soak": CI runs a short one.
-LONG_SOAK_RUNS = 200
+ROOT = Path(__file__).resolve().parents[2]
+RUN_INFO = "run_info"
 
 
 class Recorder:
@@ -63,23 +70,48 @@ class Recorder:
 RECORDER = Recorder()
 
 
+def _git(*args: str) -> str:
+    try:
+        done = subprocess.run(
+            ["git", *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def session_info() -> dict[str, Any]:
+    """Where this session's figures come from: when, which commit, on what machine."""
+    return {
+        "finished": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": _git("rev-parse", "--short=12", "HEAD") or "unknown",
+        # Local changes to tracked files (the tree the session ran on was not the commit).
+        "local_changes": bool(_git("status", "--porcelain", "--untracked-files=no")),
+        "cpus": os.cpu_count(),
+    }
+
+
 def merge_into_file(
-    complete: set[str], path: Path = RESULTS_FILE, base: Path = RESULTS_FILE
+    finished: dict[str, dict[str, Any]], path: Path = RESULTS_FILE, base: Path = RESULTS_FILE
 ) -> dict[str, Any]:
-    """Replace the complete sections in the results file ``path`` (started from
-    ``base`` when it does not exist yet); keep the others as they were. A soak of
-    ``LONG_SOAK_RUNS`` or more is kept as ``long_soak`` too."""
+    """Replace the sections that ran completely this session (``finished``: section ->
+    its test outcomes) in the results file ``path`` (started from ``base`` when it does
+    not exist yet); keep the others as an earlier run recorded them. Returns the whole."""
     try:
         stored: dict[str, Any] = json.loads((path if path.exists() else base).read_text())
     except (OSError, ValueError):
         stored = {}
+    # Only sections that say which run they came from.
+    stored = {k: v for k, v in stored.items() if isinstance(v, dict) and RUN_INFO in v}
     fresh = RECORDER.snapshot()
-    for name in sorted(complete):
-        if name in fresh:
-            stored[name] = fresh[name]
-    soak = stored.get("soak")
-    if isinstance(soak, dict) and soak.get("runs", 0) >= LONG_SOAK_RUNS and "soak" in complete:
-        stored["long_soak"] = soak
+    info = session_info()
+    for name in sorted(finished):
+        stored[name] = {**fresh.get(name, {}), RUN_INFO: {**info, **finished[name]}}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(stored, indent=2, sort_keys=True) + "\n")
     return stored

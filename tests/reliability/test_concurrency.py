@@ -21,17 +21,22 @@ from .lanes import EIP, SIS, Kind, Lane, assert_exact
 from .results import RECORDER
 
 SERVER_MAX = 4  # pulumi.dynamic serves on ThreadPoolExecutor(max_workers=4)
+THROTTLED = 0.12  # the share of calls throttled in test_concurrent_sets_while_throttled
+
+
+# Not a test of deadlines: EIP creates get the time retries under throttling need.
+STACK = {"batchip:eipJobTimeout": "60"}
 
 
 @pytest.fixture(scope="module")
 def lane() -> Iterator[Lane]:
-    with Lane() as running:
+    with Lane(seed=20240601, stack=STACK) as running:
         yield running
 
 
 @pytest.fixture
 def fresh(lane: Lane) -> Lane:
-    lane.admin.reset()
+    lane.reset()
     return lane
 
 
@@ -51,6 +56,12 @@ def concurrently(
     return spans
 
 
+def scenario_done(what: str) -> None:
+    RECORDER.count("concurrency", "scenarios")
+    RECORDER.append("concurrency", "scenario_names", what)
+    RECORDER.put("concurrency", "rpcs_at_once", SERVER_MAX)
+
+
 def overlapped(spans: list[tuple[float, float]]) -> bool:
     return max(s for s, _ in spans) < min(e for _, e in spans)
 
@@ -61,6 +72,7 @@ def phases(
     resources: list[EngineResource],
     creates: list[dict[str, Any]],
     updates: list[dict[str, Any]],
+    what: str,
 ) -> list[tuple[float, float]]:
     creates_in = [kind.inputs(**kw) for kw in creates]  # programs run in the main thread
     updates_in = [kind.inputs(**kw) for kw in updates]
@@ -74,7 +86,7 @@ def phases(
     assert_exact(lane, kind, resources)
     concurrently(resources, lambda _i, r: r.destroy())
     assert lane.held(kind) == []
-    RECORDER.count("concurrency", "scenarios")
+    scenario_done(what)
     return spans
 
 
@@ -96,6 +108,7 @@ def test_four_secondary_ip_sets_on_one_vm(fresh: Lane) -> None:
             {"private_ips": ["192.168.0.201", "192.168.0.202", "192.168.0.203"]},
             {"count": 4, "ipv6": True},
         ],
+        what=f"{SERVER_MAX} SecondaryIpSets on one VM: create, update, refresh, destroy",
     )
 
 
@@ -112,6 +125,7 @@ def test_four_eip_batches(fresh: Lane) -> None:
             {"count": 50},
             {"count": 4, "tags": {"new": "x"}},
         ],
+        what=f"{SERVER_MAX} EipBatches (one of 52 EIPs): create, update, refresh, destroy",
     )
     assert overlapped(spans), spans  # the four creates really ran at the same time
 
@@ -125,12 +139,14 @@ def test_two_of_each_at_once(fresh: Lane) -> None:
     assert_exact(fresh, EIP, batches)
     concurrently([*sets, *batches], lambda _i, r: r.destroy())
     assert fresh.held(SIS) == [] and fresh.held(EIP) == []
-    RECORDER.count("concurrency", "scenarios")
+    scenario_done("2 SecondaryIpSets and 2 EipBatches at once: create, destroy")
 
 
 def test_concurrent_sets_while_throttled(fresh: Lane) -> None:
     """Retries of four threads interleave: still nothing doubled, nothing lost."""
-    fresh.admin.faults({"operation": "*", "action": "throttle", "times": 0, "probability": 0.12})
+    fresh.admin.faults(
+        {"operation": "*", "action": "throttle", "times": 0, "probability": THROTTLED}
+    )
     sets = [fresh.resource(SIS, f"throttled-set-{i}") for i in range(2)]
     batches = [fresh.resource(EIP, f"throttled-batch-{i}") for i in range(2)]
     ups = [SIS.inputs(count=2), SIS.inputs(count=2), EIP.inputs(count=3), EIP.inputs(count=2)]
@@ -142,7 +158,10 @@ def test_concurrent_sets_while_throttled(fresh: Lane) -> None:
     concurrently([*sets, *batches], lambda _i, r: r.destroy())
     assert fresh.held(SIS) == [] and fresh.held(EIP) == []
     assert fresh.fault_counts()["throttle"] > 0
-    RECORDER.count("concurrency", "scenarios")
+    scenario_done(
+        f"2 SecondaryIpSets and 2 EipBatches grown and shrunk at once while {THROTTLED:.0%} "
+        "of calls are throttled"
+    )
 
 
 def test_four_rebooting_sets_on_one_vm_take_turns(fresh: Lane) -> None:
@@ -160,4 +179,4 @@ def test_four_rebooting_sets_on_one_vm_take_turns(fresh: Lane) -> None:
     assert not [line for line in lines if "WARNING" in line], lines
     reboots = [r for r in fresh.admin.requests() if r["operation"] == "RebootInstance"]
     assert len(reboots) == 2 * SERVER_MAX and all(r["status"] == 200 for r in reboots)
-    RECORDER.count("concurrency", "scenarios")
+    scenario_done(f"{SERVER_MAX} SecondaryIpSets with reboot=True on one VM take turns")

@@ -18,23 +18,49 @@ and then:
 exactly the operations this table lists (read from the emulator's request log), so
 the table cannot drift from the code. Scenarios run on a few lanes at once (see
 ``lanes.py``); each one is still its own parametrized test.
+
+Coverage is checked against sources independent of these tables: the operation names
+the emulator routes (read from its source), the ones the provider's API clients send,
+and the fault actions the emulator's fault book accepts. An operation the clients can
+call but no step calls is named in ``NOT_FAULTED`` with the reason, and the report
+lists it.
 """
 
 from __future__ import annotations
 
+import ast
 import queue
 import re
 import time
 import traceback
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
 
+import pulumi_batchip
+import pulumi_batchip.emulator
+from pulumi_batchip.emulator.faults import ACTIONS as FAULT_ACTIONS
+from pulumi_batchip.emulator.faults import JOB_ACTIONS as JOBS
+from pulumi_batchip.emulator.faults import JOB_OPERATION as EMULATOR_JOB_OPERATION
+from pulumi_batchip.emulator.faults import FaultRule
+
 from ..engine.harness import EngineResource, ProviderError
-from .lanes import DELAY_SECONDS, EIP, KINDS, SIS, Kind, Lane, assert_exact
+from .lanes import (
+    DELAY_SECONDS,
+    EIP,
+    EIP_JOB_TIMEOUT_SECONDS,
+    HTTP_TIMEOUT_SECONDS,
+    JOB_SECONDS,
+    KINDS,
+    SIS,
+    Kind,
+    Lane,
+    assert_exact,
+)
 from .results import RECORDER, counter_dict
 
 LANES = 6
@@ -63,6 +89,7 @@ PLANS: dict[str, dict[str, Step]] = {
         "update_tags": Step(
             {"count": 2, "tags": {"env": "a"}}, {"count": 2, "tags": {"team": "b"}}, "up", 2
         ),
+        "update_size": Step({"count": 2}, {"count": 2, "bandwidth_size": 10}, "up", 2),
         "refresh": Step({"count": 2}, None, "refresh", 2),
         "delete": Step({"count": 2}, None, "destroy", 0),
     },
@@ -70,7 +97,7 @@ PLANS: dict[str, dict[str, Step]] = {
 
 # The operations each step calls (checked against the request log by the "none" scenarios).
 OPERATIONS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("SecondaryIpSet", "create"): ("BatchAddIp",),
+    ("SecondaryIpSet", "create"): ("GetInstance", "BatchAddIp"),
     ("SecondaryIpSet", "update_up"): ("GetInstance", "BatchAddIp"),
     ("SecondaryIpSet", "update_down"): ("GetInstance", "BatchDelIp"),
     ("SecondaryIpSet", "refresh"): ("GetInstance",),
@@ -94,6 +121,7 @@ OPERATIONS: dict[tuple[str, str], tuple[str, ...]] = {
         "BatchDeletePublicipTags",
         "BatchCreatePublicipTags",
     ),
+    ("EipBatch", "update_size"): ("ListPublicipsByTags", "ListPublicips", "UpdateBandwidth"),
     ("EipBatch", "refresh"): ("ListPublicipsByTags", "ListPublicips"),
     ("EipBatch", "delete"): ("ListPublicipsByTags", "ListPublicips", "BatchDeletePublicIp"),
 }
@@ -214,26 +242,33 @@ def _assert_error_quality(sc: Scenario, details: str) -> None:
         assert "did not finish within 3 s" in message, message
     creating = sc.step == "create" or sc.operation in (JOB_OPERATION, "ShowResourcesJobDetail")
     if sc.resource == "EipBatch" and sc.step in ("create", "update_up") and creating:
-        # A failure once EIPs may exist says what it cleaned up.
-        assert "Cleaned up: deleted" in message, message
+        if sc.operation == JOB_OPERATION and sc.action == "error_4xx":
+            # Refused before it did anything: it says nothing was created.
+            assert "Nothing was created" in message, message
+        else:
+            # A failure once EIPs may exist says what it cleaned up.
+            assert "Cleaned up: deleted" in message, message
 
 
-def _assert_tags(lane: Lane, res: EngineResource) -> None:
+def _assert_tags_and_sizes(lane: Lane, res: EngineResource) -> None:
     if not res.exists:
         return
     wanted = res.outputs["tags"]
+    size = res.outputs["bandwidth"]["size"]
     for eip_id, eip in lane.admin.state()["eip"]["publicips"].items():
         raw = eip.get("tags")
         tags = dict(raw) if isinstance(raw, dict) else dict(t.split("*", 1) for t in raw or ())
         user = {k: v for k, v in tags.items() if not k.startswith(("managed-by", "pulumi-batchip"))}
         assert user == wanted, f"{eip_id} carries {user}, state says {wanted}"
+        held = eip["bandwidth_size"]
+        assert held == size, f"{eip_id}: bandwidth {held} Mbit/s, state says {size}"
 
 
 def _check_after_step(lane: Lane, kind: Kind, res: EngineResource, step: Step) -> None:
     assert_exact(lane, kind, [res])
     assert len(kind.owned(res)) == step.owned_after
     if kind is EIP:
-        _assert_tags(lane, res)
+        _assert_tags_and_sizes(lane, res)
 
 
 def run_scenario(lane: Lane, sc: Scenario) -> dict[str, Any]:
@@ -241,7 +276,7 @@ def run_scenario(lane: Lane, sc: Scenario) -> dict[str, Any]:
     kind = KINDS[sc.resource]
     step = PLANS[sc.resource][sc.step]
     outcome: dict[str, Any] = {"id": sc.id, **attrs.asdict(sc), "expected": sc.expect_success}
-    lane.admin.reset()
+    lane.reset()
     res = lane.resource(kind)
     try:
         if step.before is not None:
@@ -259,7 +294,7 @@ def run_scenario(lane: Lane, sc: Scenario) -> dict[str, Any]:
         faults = lane.fault_counts()
         outcome["faults"] = sum(faults.values())
         outcome["result"] = "succeeded" if details is None else "failed"
-        lane.admin.clear_faults()
+        lane.clear_faults()
         if sc.action == "none":
             called = {r["operation"] for r in lane.admin.requests()[before:]}
             assert called == set(OPERATIONS[(sc.resource, sc.step)]), sorted(called)
@@ -363,7 +398,22 @@ def _record(results: list[dict[str, Any]], seconds: float) -> None:
     RECORDER.put("matrix", "by_action", counter_dict(by_action))
     RECORDER.put("matrix", "faults_injected", sum(o.get("faults", 0) for o in results))
     RECORDER.put("matrix", "leaks", sum(o.get("leaks", 0) for o in results))
+    RECORDER.put("matrix", "failed_scenarios", sum(o.get("result") == "failed" for o in results))
     RECORDER.put("matrix", "lanes", LANES)
+    RECORDER.put(
+        "matrix",
+        "parameters",
+        {
+            "http_timeout": HTTP_TIMEOUT_SECONDS,
+            "delay_seconds": DELAY_SECONDS,
+            "eip_job_timeout": EIP_JOB_TIMEOUT_SECONDS,
+            "job_seconds": JOB_SECONDS,
+        },
+    )
+    served = emulator_operations()
+    RECORDER.put("matrix", "emulator_operations", sorted(set().union(*served.values())))
+    RECORDER.put("matrix", "emulator_actions", sorted(FAULT_ACTIONS))
+    RECORDER.put("matrix", "not_faulted", not_faulted(served))
     RECORDER.put("matrix", "seconds", round(seconds))
     RECORDER.put("matrix", "sample_errors", _samples(results))
 
@@ -387,7 +437,15 @@ def _stable(message: str) -> str:
 
 
 def _row_order(key: tuple[str, str]) -> tuple[int, int]:
-    steps = ["create", "update_up", "update_down", "update_tags", "refresh", "delete"]
+    steps = [
+        "create",
+        "update_up",
+        "update_down",
+        "update_tags",
+        "update_size",
+        "refresh",
+        "delete",
+    ]
     return (0 if key[0] == "SecondaryIpSet" else 1, steps.index(key[1]))
 
 
@@ -399,16 +457,139 @@ def test_fault_scenario(scenario: Scenario, outcomes: dict[str, dict[str, Any]])
         pytest.fail(f"{scenario.id} after {outcome['seconds']} s:\n{outcome['failure']}")
 
 
-def test_matrix_covers_every_step_operation_and_action() -> None:
-    steps = {(sc.resource, sc.step) for sc in SCENARIOS}
-    assert steps == set(OPERATIONS)
+def test_matrix_covers_every_operation_and_action_the_emulator_has() -> None:
+    """Checked against what the emulator itself defines, not against this module's
+    tables: its route tables (read from its source) name the operations, its fault
+    book names the actions it accepts. Every operation the provider's clients can call
+    is faulted with every action in some step, unless NOT_FAULTED says why not."""
+    served = emulator_operations()
+    every = set().union(*served.values())
+    called = client_operations()
+    assert served["bcc"] and served["eip"], served
+    # The clients call only what the emulator serves (else the emulator is no stand-in).
+    assert called <= every, sorted(called - every)
+    # Steps and scenarios: one "none" scenario per step, every listed operation is real.
+    assert {(sc.resource, sc.step) for sc in SCENARIOS} == set(OPERATIONS)
+    assert {(r, s) for r, steps in PLANS.items() for s in steps} == set(OPERATIONS)
     for (resource, step), operations in OPERATIONS.items():
-        for operation in operations:
-            actions = {
-                sc.action
-                for sc in SCENARIOS
-                if (sc.resource, sc.step, sc.operation) == (resource, step, operation)
-            }
-            assert set(HTTP_ACTIONS) <= actions
-    assert {sc.action for sc in SCENARIOS if sc.operation == JOB_OPERATION} >= set(JOB_ACTIONS)
-    assert SIS.name in KINDS and EIP.name in KINDS
+        service = "bcc" if resource == SIS.name else "eip"
+        assert set(operations) <= served[service], (resource, step, operations)
+        assert Scenario(resource, step, "*", "none") in SCENARIOS
+    # Actions: every action the emulator accepts is in the matrix, on every operation it
+    # applies to (job actions: on the one call that starts jobs), and each rule the
+    # matrix arms is one the emulator's own parser accepts.
+    faulted: dict[str, set[str]] = {}
+    for sc in SCENARIOS:
+        if sc.action == "none":
+            continue
+        FaultRule.from_json(sc.rule())
+        faulted.setdefault(sc.operation, set()).add(sc.fault_action)
+    for operation, actions in faulted.items():
+        applicable = FAULT_ACTIONS - (set() if operation == EMULATOR_JOB_OPERATION else JOBS)
+        assert actions == applicable, (operation, sorted(applicable - actions))
+    assert {a for sc in SCENARIOS for a in [sc.fault_action] if sc.action != "none"} == set(
+        FAULT_ACTIONS
+    )
+    # Operations: each one the clients call is faulted, or NOT_FAULTED says why not.
+    assert not set(NOT_FAULTED) & set(faulted), sorted(set(NOT_FAULTED) & set(faulted))
+    assert set(NOT_FAULTED) <= called, sorted(set(NOT_FAULTED) - called)
+    assert called <= set(faulted) | set(NOT_FAULTED), sorted(called - set(faulted))
+    assert set(not_faulted(served)) == every - set(faulted)
+
+
+# -- what the emulator and the clients define (independent of the tables above) ------------
+EMULATOR_DIR = Path(pulumi_batchip.emulator.__file__).parent
+CLIENT_MODULES = (
+    Path(pulumi_batchip.__file__).parent / "baidu" / "bcc.py",
+    Path(pulumi_batchip.__file__).parent / "huawei" / "eip.py",
+)
+# Operations the provider's clients can call but no matrix step calls, and why.
+NOT_FAULTED = {
+    "RebootInstance": "called only by sets with reboot=True; a failed reboot is reported "
+    "as a warning and never fails the step (test_concurrency reboots four sets, unfaulted)",
+    "DeletePublicip": "called only when BatchDeletePublicIp answers 404 (an EIP of the "
+    "batch already gone), one EIP at a time",
+    "ShowPublicip": "the EIP client defines it; neither resource calls it",
+}
+
+
+def emulator_operations() -> dict[str, set[str]]:
+    """The operation names the emulator's services route to (``bcc`` and ``eip``), read
+    from its source: ``Route("Name", ...)`` in bcc_api.py, ``_RouteSpec(method, path,
+    "Name", ...)`` and the names ``tag_operation`` returns in eip_api.py."""
+    found: dict[str, set[str]] = {}
+    for service, module in (("bcc", "bcc_api.py"), ("eip", "eip_api.py")):
+        tree = ast.parse((EMULATOR_DIR / module).read_text())
+        names = found.setdefault(service, set())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                at = {"Route": 0, "_RouteSpec": 2}.get(node.func.id)
+                if at is not None and len(node.args) > at:
+                    arg = node.args[at]
+                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                        names.add(arg.value)
+            if isinstance(node, ast.FunctionDef) and node.name == "tag_operation":
+                for ret in ast.walk(node):
+                    if isinstance(ret, ast.Return) and ret.value is not None:
+                        names |= _returned_strings(ret.value)
+    return found
+
+
+def _returned_strings(value: ast.expr) -> set[str]:
+    """The strings an expression can evaluate to: a constant, or either branch of
+    ``a if test else b`` (never the strings of the test)."""
+    if isinstance(value, ast.Constant) and isinstance(value.value, str):
+        return {value.value}
+    if isinstance(value, ast.IfExp):
+        return _returned_strings(value.body) | _returned_strings(value.orelse)
+    return set()
+
+
+def client_operations() -> set[str]:
+    """The operation names the provider's API clients send: the first argument of
+    ``.call("Name", ...)``, or of a method that hands its first parameter on to
+    ``.call`` (``self._tag_action("BatchCreatePublicipTags", ...)``)."""
+    names = set()
+    for module in CLIENT_MODULES:
+        tree = ast.parse(module.read_text())
+        senders = {"call"}
+        for fn in ast.walk(tree):
+            if isinstance(fn, ast.FunctionDef) and len(fn.args.args) > 1:
+                first = fn.args.args[1].arg  # after self
+                for node in ast.walk(fn):
+                    if (
+                        _called_method(node) == "call"
+                        and isinstance(node, ast.Call)
+                        and node.args
+                        and isinstance(node.args[0], ast.Name)
+                        and node.args[0].id == first
+                    ):
+                        senders.add(fn.name)
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and _called_method(node) in senders
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
+                names.add(node.args[0].value)
+    return names
+
+
+def _called_method(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        return node.func.attr
+    return None
+
+
+def not_faulted(served: dict[str, set[str]]) -> dict[str, str]:
+    """Every operation the emulator serves that the matrix does not fault, and why."""
+    faulted = {op for ops in OPERATIONS.values() for op in ops}
+    called = client_operations()
+    return {
+        op: NOT_FAULTED.get(op, "the provider's clients never call it")
+        if op in called
+        else "the provider's clients never call it"
+        for op in sorted(set().union(*served.values()) - faulted)
+    }
