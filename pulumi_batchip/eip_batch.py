@@ -428,28 +428,35 @@ class EipBatchProvider(BatchIpProvider):
                 f"{len(bound)} bound EIP(s): {listing}. Unbind them first (or keep the "
                 "count); nothing was changed."
             )
-        # Reversible steps first (resize, retag), the irreversible release last.
-        done: list[str] = []
+        # Reversible steps first (resize, retag), the irreversible release last; if a
+        # later step fails, the reversible ones are undone, so cloud and state agree.
+        undo: list[tuple[str, Any]] = []
+        old_tags, new_tags = dict(olds.get("tags") or {}), dict(news.get("tags") or {})
         try:
             if self._resize(ops, existing, olds, news):
-                done.append(f"bandwidths resized to {news['bandwidth'].get('size')} Mbit/s")
-            old_tags, new_tags = dict(olds.get("tags") or {}), dict(news.get("tags") or {})
+                undo.append(
+                    (
+                        "bandwidth sizes",
+                        lambda ids=[e.id for e in existing]: self._resize(
+                            ops, ops.details(ids), news, olds
+                        ),
+                    )
+                )
             if old_tags != new_tags:
                 self._retag(ops, existing, old_tags, new_tags)
-                done.append("tags changed")
+                undo.append(
+                    ("tags", lambda e=list(existing): self._retag(ops, e, new_tags, old_tags))
+                )
             if wanted > len(existing):
                 existing = self._grow(ops, id_, news, existing, wanted, tagged=tagged)
             elif doomed:
                 self._release(ops, id_, doomed)
                 existing = existing[:wanted]
         except BatchIpError as exc:
-            if not done:
+            if not undo:
                 raise
-            raise BatchIpError(
-                f"{exc}. Already done in the cloud before that: {'; '.join(done)}; "
-                "`pulumi refresh` brings the state up to date."
-            ) from exc
-        if done:  # read back the new sizes and tags
+            raise BatchIpError(_undone(str(exc), undo)) from exc
+        if undo:  # read back the new sizes and tags
             existing = ops.details([e.id for e in existing])
         return UpdateResult(_outputs(news, settings, id_, existing))
 
@@ -553,9 +560,34 @@ class EipBatchProvider(BatchIpProvider):
         ops.delete([e.id for e in eips])
 
 
+def _undone(failure: str, undo: list[tuple[str, Any]]) -> str:
+    """Undo the reversible steps after a later one failed; say what is true after."""
+    restored, failed = [], []
+    for what, step in reversed(undo):
+        try:
+            step()
+            restored.append(what)
+        except BatchIpError as exc:
+            failed.append(f"{what} ({exc})")
+    text = failure.rstrip(". ")
+    if restored:
+        text += f". Restored the {' and '.join(restored)} changed before it"
+    if failed:
+        text += (
+            f". Restoring the {'; '.join(failed)} failed too: those are changed in the "
+            "cloud and not in the state; `pulumi refresh` then `pulumi up` sets them again"
+        )
+    return text + "."
+
+
 def _with_cloud_sizes(props: dict[str, Any], eips: list[PublicIp]) -> dict[str, Any]:
     """A dedicated bandwidth resized outside Pulumi shows in the refreshed outputs (so
     the next diff sees it and `up` restores the size the program asks for)."""
+    # The user's tags as the cloud has them (set by hand, or left by a failed step):
+    # the next diff then sees a difference and `up` sets the program's tags again.
+    cloud_tags = [{k: v for k, v in e.tags.items() if k not in RESERVED_TAG_KEYS} for e in eips]
+    if cloud_tags and any(t != dict(props.get("tags") or {}) for t in cloud_tags):
+        props = {**props, "tags": next(t for t in cloud_tags if t != props.get("tags"))}
     bandwidth = dict(props.get("bandwidth") or {})
     if bandwidth.get("share_type", "PER") != "PER":
         return props

@@ -33,6 +33,8 @@ POLL_MAX = 5.0
 # After a create whose answer was lost, its EIPs can only be seen arriving: cleanup
 # waits until the batch's tag count has not changed for this long.
 SETTLE_STABLE_SECONDS = 5.0
+# Time to delete what a failed create left: room for a whole retry budget of a call.
+PURGE_SECONDS = 120.0
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -295,17 +297,26 @@ class BatchOperations:
         last_count, stable_since = -1, self.clock()
         while True:
             pending = [c for c in self._started if c.job_id and not (c.job and c.job.finished)]
-            for chunk in pending:
-                assert chunk.job_id is not None
+            count = -2  # unknown: a look that failed is never "stable"
+            # Its own deadline for the calls too: a call retrying a burst of errors
+            # must not eat the time set aside for deleting.
+            with operation_deadline(deadline):
+                for chunk in pending:
+                    assert chunk.job_id is not None
+                    with contextlib.suppress(BatchIpError):
+                        chunk.job = self.client.show_job(chunk.job_id)
                 with contextlib.suppress(BatchIpError):
-                    chunk.job = self.client.show_job(chunk.job_id)
-            count = len(self.find_ids(batch_id))
+                    count = len(self.find_ids(batch_id))
             now = self.clock()
             if count != last_count:
                 last_count, stable_since = count, now
             still_running = any(c.job_id and not (c.job and c.job.finished) for c in pending)
             lost = any(c.lost is not None for c in self._started)
-            if not still_running and (not lost or now - stable_since >= SETTLE_STABLE_SECONDS):
+            if (
+                count >= 0
+                and not still_running
+                and (not lost or now - stable_since >= SETTLE_STABLE_SECONDS)
+            ):
                 return True
             if now >= deadline:
                 return False
@@ -318,30 +329,32 @@ class BatchOperations:
         """After a failed create: wait for everything it started, delete what carries
         the batch tag (except ``keep``), and say exactly what is known."""
         what = "create" if not keep else "update"
+        cause_text = str(cause).rstrip(". ")
         tag = f"{BATCH_TAG_KEY}*{batch_id}"
         if not any(c.job_id or c.lost for c in self._started):
             return EipBatchError(
-                f"EipBatch {what} failed: {cause}. Nothing was created: every create call "
+                f"EipBatch {what} failed: {cause_text}. Nothing was created: every create call "
                 "was refused before it did anything."
             )
-        deadline = self.clock() + self.cleanup_timeout
+        # First let what it started finish (bounded: a job that never ends cannot eat
+        # the rest), then delete, with time for a full retry budget of each call.
+        settle_deadline = self.clock() + self.cleanup_timeout
+        settled = self._settle(batch_id, settle_deadline)
+        deadline = self.clock() + PURGE_SECONDS
         removed = 0
         with operation_deadline(deadline):
             try:
-                # Two thirds of the cleanup's time to let what it started finish, the
-                # rest (at least) to delete: a job that never ends cannot eat it all.
-                settled = self._settle(batch_id, deadline - self.cleanup_timeout / 3)
                 while doomed := [i for i in self.find_ids(batch_id) if i not in set(keep)]:
                     if self.clock() >= deadline:
                         raise EipBatchError(
                             f"{len(doomed)} EIP(s) still carry the tag when the cleanup "
-                            f"deadline ({self.cleanup_timeout:.0f} s) passed"
+                            f"deadline ({PURGE_SECONDS:.0f} s for deleting) passed"
                         )
                     self.delete(doomed)
                     removed += len(doomed)
             except (BatchIpError, CloudApiError) as cleanup_exc:
                 return EipBatchError(
-                    f"EipBatch {what} failed: {cause}. Cleanup deleted {removed} EIP(s) "
+                    f"EipBatch {what} failed: {cause_text}. Cleanup deleted {removed} EIP(s) "
                     f"tagged {tag}, then failed: {cleanup_exc}. EIPs with that tag may "
                     "remain: `python -m pulumi_batchip orphans` lists them (or list them "
                     "by that tag) to release them."
@@ -355,7 +368,7 @@ class BatchOperations:
                 "appear; `python -m pulumi_batchip orphans` finds them"
             )
         return EipBatchError(
-            f"EipBatch {what} failed: {cause}. Cleaned up: deleted {removed} EIP(s) "
+            f"EipBatch {what} failed: {cause_text}. Cleaned up: deleted {removed} EIP(s) "
             f"tagged {tag} that it had created; {after}."
         )
 

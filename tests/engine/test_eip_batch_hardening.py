@@ -385,3 +385,32 @@ def test_tag_change_refused_by_permissions_says_what_to_grant() -> None:
         finally:
             admin.close()
             server.__exit__(None, None, None)
+
+
+def test_a_failed_grow_restores_tags_and_sizes(
+    provider_server: ProviderProcess, admin: Admin
+) -> None:
+    """Retag and resize succeed, then the grow fails: both are undone, so the cloud
+    matches the state the engine keeps (found by the soak: the next `up` with the old
+    values diffed as "same" while the cloud kept the new ones)."""
+    res = EngineResource(provider_server, TYPE, "undo")
+    res.up(inputs(count=2, tags={"run": "1"}))
+    admin.faults({"operation": "BatchCreatePublicips", "action": "job_fail", "created": 0})
+    with pytest.raises(ProviderError) as info:
+        res.up(
+            inputs(
+                count=4,
+                tags={"run": "1", "phase": "up"},
+                bandwidth={"size": 10, "share_type": "PER", "name": "edge-bw"},
+            )
+        )
+    assert "Restored the tags and bandwidth sizes changed before it" in info.value.details
+    for eip in held(admin).values():
+        assert "phase*up" not in eip["tags"]
+    sizes = {
+        b["size"] for b in admin.state()["eip"]["bandwidths"].values() if b["share_type"] == "PER"
+    }
+    assert sizes == {5}
+    assert_state_matches(res, admin)
+    assert res.up(inputs(count=2, tags={"run": "1"})) == "same"
+    res.destroy()
