@@ -414,3 +414,24 @@ def test_a_failed_grow_restores_tags_and_sizes(
     assert_state_matches(res, admin)
     assert res.up(inputs(count=2, tags={"run": "1"})) == "same"
     res.destroy()
+
+
+def test_tags_changed_outside_show_on_refresh_and_up_restores_them(
+    provider_server: ProviderProcess, admin: Admin, emulator_session: RunningEmulator
+) -> None:
+    res = EngineResource(provider_server, TYPE, "tag-drift")
+    res.up(inputs(count=2, tags={"env": "prod"}))
+    settings = HuaweiSettings(
+        Credentials(HW_AK, HW_SK), "cn-north-4", DEFAULT_HW_PROJECT_ID, emulator_session.url
+    )
+    client = EipClient.from_settings(settings)
+    try:
+        client.create_tags(res.outputs["eip_ids"][0], {"env": "dev"})  # behind Pulumi's back
+    finally:
+        client.close()
+    res.refresh()
+    assert res.outputs["tags"] == {"env": "dev"}
+    assert res.up(inputs(count=2, tags={"env": "prod"})) == "update"
+    for eip in held(admin).values():
+        assert "env*prod" in eip["tags"]
+    res.destroy()
