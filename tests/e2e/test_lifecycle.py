@@ -5,6 +5,7 @@ emulator's request log."""
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from pulumi_batchip.config import Credentials, HuaweiSettings
@@ -183,6 +184,9 @@ def test_out_of_band_delete_refresh_then_up_repairs(stack: Stack, cloud: Admin) 
         client.batch_delete_publicips(before_ids[:2])
     finally:
         client.close()
+    deadline = time.monotonic() + 10  # deletes are asynchronous (PENDING_DELETE first)
+    while held(cloud)[1] != 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert held(cloud)[1] == 3
 
     refreshed = stack.refresh()
