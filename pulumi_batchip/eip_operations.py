@@ -18,7 +18,14 @@ import attrs
 
 from .errors import AuthError, BatchIpError, CloudApiError, NotFoundError, TransportError
 from .http import operation_deadline, remaining_time
-from .huawei.eip import MAX_PER_BATCH, BatchCreateRequest, EipClient, Job, PublicIp
+from .huawei.eip import (
+    LIST_PAGE_LIMIT,
+    MAX_PER_BATCH,
+    BatchCreateRequest,
+    EipClient,
+    Job,
+    PublicIp,
+)
 
 MANAGED_TAG = ("managed-by", "pulumi-batchip")
 BATCH_TAG_KEY = "pulumi-batchip-batch"
@@ -91,8 +98,10 @@ class BatchOperations:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         cleanup_timeout: float | None = None,
+        page_limit: int = LIST_PAGE_LIMIT,
     ) -> None:
         self.client = client
+        self.page_limit = page_limit  # the API's largest ListPublicips page
         self.timeout = timeout
         self.cleanup_timeout = (
             cleanup_timeout if cleanup_timeout is not None else min(max(timeout, 10.0), 300.0)
@@ -145,15 +154,26 @@ class BatchOperations:
         """Full records of the given EIPs that still exist, in the order given. An EIP
         being deleted (``PENDING_DELETE``, still listed for a while) is gone for every
         purpose but waiting for it to disappear (``pending_delete=True``)."""
-        groups = [ids[i : i + IDS_PER_LIST_CALL] for i in range(0, len(ids), IDS_PER_LIST_CALL)]
-        pages = self._map(lambda g: self.client.list_publicips(g), groups)
-        by_id = {
-            eip.id: eip
-            for page in pages
-            for eip in page
-            if pending_delete or eip.status != PENDING_DELETE
-        }
-        return [by_id[i] for i in ids if i in by_id]
+        wanted = list(dict.fromkeys(ids))
+        by_id: dict[str, PublicIp] = {}
+        if len(wanted) > CONCURRENCY * IDS_PER_LIST_CALL:
+            # More than one round of id-filtered lists: one unfiltered page first. A
+            # page shorter than the API's cap is the whole project, so an id not on
+            # it does not exist; a full page leaves the rest to the filtered lists.
+            page = self.client.list_publicips_page(limit=self.page_limit)
+            whole = set(wanted)
+            by_id = {eip.id: eip for eip in page if eip.id in whole}
+            wanted = [] if len(page) < self.page_limit else [i for i in wanted if i not in by_id]
+        groups = [
+            wanted[i : i + IDS_PER_LIST_CALL] for i in range(0, len(wanted), IDS_PER_LIST_CALL)
+        ]
+        for page in self._map(lambda g: self.client.list_publicips(g), groups):
+            by_id.update((eip.id, eip) for eip in page)
+        return [
+            by_id[i]
+            for i in ids
+            if i in by_id and (pending_delete or by_id[i].status != PENDING_DELETE)
+        ]
 
     # -- creating -------------------------------------------------------------------
     def create(
@@ -174,7 +194,15 @@ class BatchOperations:
         started = self.clock()
         with operation_deadline(started + self.timeout):
             self._map(lambda c: self._start(c, request), chunks)
-            self._await_jobs(chunks, request.count, started)
+            expected = base + request.count
+            ids = self._await_jobs(
+                chunks,
+                request.count,
+                started,
+                all_there=lambda: self._all_tagged(batch_id, expected, set(ignore)),
+            )
+            if ids is not None:
+                return ids
             failed = [c for c in chunks if c.job is not None and c.job.status != "SUCCESS"]
             if failed:
                 job = failed[0].job
@@ -183,7 +211,6 @@ class BatchOperations:
                     f"job {job.job_id} ({failed[0].number}/{len(chunks)}) ended {job.status}: "
                     f"{job.error_code or 'no code'} {job.fail_reason or 'no reason given'}"
                 )
-            expected = base + request.count
             # A lost create answer is resolved by the tag, never by sending it again.
             return self._await_tagged(batch_id, expected, started, chunks, set(ignore))
 
@@ -202,26 +229,45 @@ class BatchOperations:
                 raise
             chunk.lost = exc
 
-    def _await_jobs(self, chunks: list[_Chunk], total: int, started: float) -> None:
+    def _await_jobs(
+        self,
+        chunks: list[_Chunk],
+        total: int,
+        started: float,
+        all_there: Callable[[], list[str] | None],
+    ) -> list[str] | None:
         """Poll until every started job is finished. The jobs start together and take
-        about as long, so each round polls only the newest unfinished one; once that
-        is done, one concurrent sweep reads the rest (a round costs one call, not one
-        per job, and the end of the last job is seen within one poll interval)."""
+        about as long, so each round polls only the newest unfinished one (a round
+        costs one call, not one per job). Once that one succeeded, one look at the
+        batch tag (``all_there``) usually shows every EIP there: the batch's ids are
+        returned without reading the other jobs. Else one concurrent sweep reads them,
+        and None is returned once all are finished."""
         interval = POLL_FIRST
         self._last_status: dict[int, str] = {}
         while True:
             pending = [c for c in chunks if not c.done and c.job_id]
             if not pending:
-                return
+                return None
             try:
                 self._poll([pending[-1]], chunks, total, started)
-                if pending[-1].done and len(pending) > 1:
+                newest = pending[-1]
+                if newest.done and len(pending) > 1:
+                    there = None
+                    if newest.job is not None and newest.job.status == "SUCCESS":
+                        there = all_there()
+                    if there is not None:
+                        self.say(
+                            f"all {total} EIPs carry the batch tag: the other "
+                            f"{len(pending) - 1} jobs created theirs, "
+                            f"{self.clock() - started:.0f} s"
+                        )
+                        return there
                     self._poll(pending[:-1], chunks, total, started)
             except BatchIpError:
                 if self.clock() - started <= self.timeout:
                     raise  # else: the deadline cut the poll short, said below
             if all(c.done for c in chunks if c.job_id):
-                return
+                return None
             if self.clock() - started >= self.timeout:
                 waiting = [c.job_id for c in chunks if not c.done and c.job_id]
                 raise EipBatchError(
@@ -232,6 +278,11 @@ class BatchOperations:
                 continue  # the sweep found some still running: go on without a pause
             self.sleep(min(interval, max(0.0, started + self.timeout - self.clock())))
             interval = min(interval * 1.5, POLL_MAX)
+
+    def _all_tagged(self, batch_id: str, expected: int, ignore: set[str]) -> list[str] | None:
+        """The batch's ids when at least ``expected`` carry its tag, else None."""
+        ids = [i for i in self.find_ids(batch_id) if i not in ignore]
+        return ids if len(ids) >= expected else None
 
     def _poll(self, polled: list[_Chunk], chunks: list[_Chunk], total: int, started: float) -> None:
         def one(chunk: _Chunk) -> None:

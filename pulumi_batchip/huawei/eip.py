@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -240,33 +240,41 @@ class EipClient:
         self, ids: Sequence[str] | None = None, *, page_limit: int = LIST_PAGE_LIMIT
     ) -> list[PublicIp]:
         """Every EIP (or those with the given ids), following ``marker`` paging."""
-        return list(self._iter_publicips(ids, page_limit))
-
-    def _iter_publicips(self, ids: Sequence[str] | None, page_limit: int) -> Iterator[PublicIp]:
         page_limit = max(1, min(page_limit, LIST_PAGE_LIMIT))  # the API caps pages at 2000
+        found: list[PublicIp] = []
         marker: str | None = None
         while True:
-            # all_granted_eps: every EIP the caller may see, whatever its enterprise
-            # project (as terraform-provider-huaweicloud lists them).
-            params: list[tuple[str, Any]] = [
-                ("limit", page_limit),
-                ("enterprise_project_id", "all_granted_eps"),
-            ]
-            params += [("id", i) for i in ids or ()]
-            if marker:
-                params.append(("marker", marker))
-            response = self._caller.call(
-                "ListPublicips",
-                "GET",
-                f"/v1/{self._project}/publicips",
-                params=params,
-                idempotent=True,
-            )
-            page = [PublicIp.from_json(p) for p in json_object(response).get("publicips") or ()]
-            yield from page
+            page = self.list_publicips_page(ids, limit=page_limit, marker=marker)
+            found.extend(page)
             if len(page) < page_limit:
-                return
+                return found
             marker = page[-1].id
+
+    def list_publicips_page(
+        self,
+        ids: Sequence[str] | None = None,
+        *,
+        limit: int = LIST_PAGE_LIMIT,
+        marker: str | None = None,
+    ) -> list[PublicIp]:
+        """One page of ``ListPublicips``: fewer than ``limit`` records means the last."""
+        # all_granted_eps: every EIP the caller may see, whatever its enterprise
+        # project (as terraform-provider-huaweicloud lists them).
+        params: list[tuple[str, Any]] = [
+            ("limit", max(1, min(limit, LIST_PAGE_LIMIT))),
+            ("enterprise_project_id", "all_granted_eps"),
+        ]
+        params += [("id", i) for i in ids or ()]
+        if marker:
+            params.append(("marker", marker))
+        response = self._caller.call(
+            "ListPublicips",
+            "GET",
+            f"/v1/{self._project}/publicips",
+            params=params,
+            idempotent=True,
+        )
+        return [PublicIp.from_json(p) for p in json_object(response).get("publicips") or ()]
 
     def list_publicips_by_tags(
         self, tags: Mapping[str, Sequence[str]], *, page_limit: int = TAG_PAGE_LIMIT
