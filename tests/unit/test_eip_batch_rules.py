@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from pulumi.output import Unknown
 
 from pulumi_batchip.eip_batch import EipBatchProvider, bandwidth_size_rule, check_inputs
-from pulumi_batchip.eip_operations import batch_tags, chunk_sizes
+from pulumi_batchip.eip_operations import RESERVED_TAG_KEYS, batch_tags, chunk_sizes
 
 PROVIDER = EipBatchProvider()
 GOOD = {
@@ -170,3 +170,89 @@ def test_batch_tags_add_ours() -> None:
         "managed-by": "pulumi-batchip",
         "pulumi-batchip-batch": "b",
     }
+
+
+def _tag_failures(tags: dict[str, str]) -> list[str]:
+    _inputs, failures = check_inputs({**GOOD, "tags": tags})
+    return [f.reason for f in failures.items if f.property == "tags"]
+
+
+@pytest.mark.parametrize(
+    ("key", "ok"),
+    [
+        ("env", True),
+        ("Env_2-x", True),
+        ("环境", True),
+        ("k" * 36, True),
+        ("k" * 37, False),
+        ("", False),
+        ("env\n", False),  # `$` would have let a trailing newline through
+        ("café", False),  # `\w` would have let these through
+        ("ключ", False),
+        ("a.b", False),  # "." is for values only
+        ("a b", False),
+        ("a*b", False),  # "*" joins key and value in the list API's tags
+        ("managed-by", False),  # ours
+        ("pulumi-batchip-batch", False),
+        ("pulumi-batchip-stack", False),
+    ],
+)
+def test_tag_key_rules(key: str, ok: bool) -> None:
+    failures = _tag_failures({key: "v"})
+    assert (failures == []) is ok, failures
+    if key in RESERVED_TAG_KEYS:
+        assert failures == [f"key {key!r} is reserved for pulumi-batchip"]
+    elif not ok:
+        assert len(failures) == 1 and failures[0].startswith(f"key {key!r}"[:38])
+        assert failures[0].endswith("must be 1..36 letters, digits, '_' or '-'")
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("", True),
+        ("prod", True),
+        ("v1.2_3-x", True),
+        ("生产", True),
+        ("v" * 43, True),
+        ("v" * 44, False),
+        ("prod\n", False),
+        ("é", False),
+        ("значение", False),
+        ("a/b", False),
+        ("a b", False),
+    ],
+)
+def test_tag_value_rules(value: str, ok: bool) -> None:
+    failures = _tag_failures({"env": value})
+    assert (failures == []) is ok, failures
+    if not ok:
+        assert failures == ["value of 'env' must be 0..43 letters, digits, '_', '-' or '.'"]
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        ("bw", True),
+        ("edge-bw_1.v2", True),
+        ("带宽", True),
+        ("n" * 64, True),
+        ("n" * 65, False),
+        ("", False),
+        ("bw\n", False),
+        ("bañda", False),
+        ("a b", False),
+    ],
+)
+def test_bandwidth_name_rules(name: str, ok: bool) -> None:
+    _inputs, failures = check_inputs({**GOOD, "bandwidth": {**GOOD["bandwidth"], "name": name}})
+    assert ([f.property for f in failures.items] == []) is ok
+    if not ok:
+        assert [f.property for f in failures.items] == ["bandwidth.name"]
+
+
+def test_at_most_seven_user_tags() -> None:
+    assert _tag_failures({f"k{n}": "v" for n in range(7)}) == []
+    assert _tag_failures({f"k{n}": "v" for n in range(8)}) == [
+        "at most 7 tags (an EIP holds 10, three are ours)"
+    ]
