@@ -42,6 +42,8 @@ POLL_MAX = 5.0
 SETTLE_STABLE_SECONDS = 5.0
 # Time to delete what a failed create left: room for a whole retry budget of a call.
 PURGE_SECONDS = 120.0
+# Re-sends of a lost create's missing EIPs, each after the count settled.
+MAX_RESENDS = 2
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -211,8 +213,9 @@ class BatchOperations:
                     f"job {job.job_id} ({failed[0].number}/{len(chunks)}) ended {job.status}: "
                     f"{job.error_code or 'no code'} {job.fail_reason or 'no reason given'}"
                 )
-            # A lost create answer is resolved by the tag, never by sending it again.
-            return self._await_tagged(batch_id, expected, started, chunks, set(ignore))
+            # A lost create answer is resolved by the tag; what provably did not land
+            # is sent again (see _await_tagged).
+            return self._await_tagged(request, batch_id, expected, started, chunks, set(ignore))
 
     def _start(self, chunk: _Chunk, request: BatchCreateRequest) -> None:
         part = attrs.evolve(request, count=chunk.size)
@@ -304,14 +307,22 @@ class BatchOperations:
 
     def _await_tagged(
         self,
+        request: BatchCreateRequest,
         batch_id: str,
         expected: int,
         started: float,
         chunks: list[_Chunk],
         ignore: set[str],
     ) -> list[str]:
+        """Wait until ``expected`` EIPs carry the batch tag. A create whose answer was
+        lost (or a 5xx) has no job to watch: once every job is finished and the tag
+        count has not moved for ``SETTLE_STABLE_SECONDS``, the EIPs still missing did
+        not land, and only those are sent again (at most ``MAX_RESENDS`` times). Should
+        the lost call land after all, the surplus (the newest) is released here, or by
+        the next ``up`` if it lands later still: every one carries the batch tag."""
         interval = POLL_FIRST
         lost = [c for c in chunks if c.lost is not None]
+        last_count, stable_since, resends = -1, self.clock(), 0
         while True:
             try:
                 ids = [i for i in self.find_ids(batch_id) if i not in ignore]
@@ -320,8 +331,28 @@ class BatchOperations:
                     raise
                 ids = []  # the deadline cut the look short
             if len(ids) >= expected:
-                return ids
-            if self.clock() - started >= self.timeout:
+                return self._trim(ids, expected) if resends else ids
+            now = self.clock()
+            if len(ids) != last_count:
+                last_count, stable_since = len(ids), now
+            missing = expected - len(ids)
+            if (
+                lost
+                and resends < MAX_RESENDS
+                and now - stable_since >= SETTLE_STABLE_SECONDS
+                and missing <= sum(c.size for c in lost)
+                and started + self.timeout - now > SETTLE_STABLE_SECONDS
+            ):
+                resends += 1
+                self.say(
+                    f"{missing} EIPs of a create whose answer was lost did not appear in "
+                    f"{SETTLE_STABLE_SECONDS:.0f} s with every job finished: sending "
+                    f"those {missing} again"
+                )
+                lost = self._resend(request, missing, batch_id, expected, started, ignore)
+                last_count, stable_since = -1, self.clock()
+                continue
+            if now - started >= self.timeout:
                 cause = (
                     f"the answer to {len(lost)} create call(s) was lost ({lost[0].lost}) and "
                     "their EIPs did not appear"
@@ -336,8 +367,50 @@ class BatchOperations:
                 self.say(
                     f"waiting for the EIPs of a create whose answer was lost: {len(ids)}/{expected}"
                 )
-            self.sleep(min(interval, max(0.0, started + self.timeout - self.clock())))
+            self.sleep(min(interval, max(0.0, started + self.timeout - now)))
             interval = min(interval * 1.5, POLL_MAX)
+
+    def _resend(
+        self,
+        request: BatchCreateRequest,
+        count: int,
+        batch_id: str,
+        expected: int,
+        started: float,
+        ignore: set[str],
+    ) -> list[_Chunk]:
+        """Create ``count`` more EIPs of the batch and wait for their jobs; returns the
+        chunks whose answer was lost again."""
+        first = len(self._started) + 1
+        chunks = [_Chunk(first + n, size) for n, size in enumerate(chunk_sizes(count))]
+        self._started.extend(chunks)
+        part = attrs.evolve(request, count=count)
+        self._map(lambda c: self._start(c, part), chunks)
+        there = self._await_jobs(
+            chunks, count, started, all_there=lambda: self._all_tagged(batch_id, expected, ignore)
+        )
+        if there is not None:
+            return []  # every EIP is there: the other jobs need no reading
+        failed = [c for c in chunks if c.job is not None and c.job.status != "SUCCESS"]
+        if failed:
+            job = failed[0].job
+            assert job is not None
+            raise EipBatchError(
+                f"job {job.job_id} (sent again for a lost create) ended {job.status}: "
+                f"{job.error_code or 'no code'} {job.fail_reason or 'no reason given'}"
+            )
+        return [c for c in chunks if c.lost is not None]
+
+    def _trim(self, ids: list[str], expected: int) -> list[str]:
+        """After a re-send: a lost create that landed late leaves more than ``expected``;
+        release the newest surplus (never an older member: those predate the create)."""
+        if len(ids) <= expected:
+            return ids
+        records = sorted(self.details(ids), key=lambda e: (e.create_time or "", e.id))
+        surplus = [e.id for e in records[expected:]]
+        self.say(f"a lost create landed after all: releasing the {len(surplus)} newest EIPs")
+        self.delete(surplus)
+        return [i for i in ids if i not in set(surplus)]
 
     # -- after a failed create ----------------------------------------------------------
     def _settle(self, batch_id: str, deadline: float) -> bool:

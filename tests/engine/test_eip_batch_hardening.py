@@ -129,6 +129,87 @@ def test_ambiguous_502_is_awaited_by_tag_then_cleaned(
     assert held(admin) == {}
 
 
+def test_a_502_that_did_not_act_is_sent_again_once_the_count_settles(
+    emulator_session: RunningEmulator, admin: Admin
+) -> None:
+    """With time left, the EIPs of a create answered 502 that never appear (the count
+    stays put 5 s with every job finished) are sent again: the up succeeds."""
+    admin.faults({"operation": "BatchCreatePublicips", "action": "error", "status": 502})
+    server = server_with(emulator_session.url, **{"batchip:eipJobTimeout": "60"})
+    try:
+        res = EngineResource(server, TYPE, "resent")
+        started = time.monotonic()
+        res.up(inputs(count=3))
+        took = time.monotonic() - started
+        assert len(res.outputs["eip_ids"]) == 3
+        assert_state_matches(res, admin)
+        creates = [r for r in admin.requests() if r["operation"] == "BatchCreatePublicips"]
+        assert [c["body"]["publicip_number"] for c in creates] == [3, 3]
+        assert 5.0 <= took < 30.0
+        res.destroy()
+    finally:
+        server.__exit__(None, None, None)
+    assert held(admin) == {}
+
+
+def _wait_held(admin: Admin, count: int, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while len(held(admin)) != count:
+        assert time.monotonic() < deadline, f"{len(held(admin))} EIPs, waited for {count}"
+        time.sleep(0.1)
+
+
+def test_a_lost_create_landing_after_the_resend_is_trimmed_at_once(
+    emulator_session: RunningEmulator, admin: Admin
+) -> None:
+    """The first create times out on the client (2 s) but lands at 8 s; the re-send
+    (at 7 s or later, answered 1.5 s later) finds 6 EIPs: the newest 3 are released
+    before the up returns."""
+    admin.faults(
+        {"operation": "BatchCreatePublicips", "action": "delay", "seconds": 8},
+        {"operation": "BatchCreatePublicips", "action": "delay", "seconds": 1.5, "after": 1},
+    )
+    server = server_with(
+        emulator_session.url, **{"batchip:eipJobTimeout": "60", "batchip:httpTimeout": "2"}
+    )
+    try:
+        res = EngineResource(server, TYPE, "late")
+        res.up(inputs(count=3))
+        assert len(res.outputs["eip_ids"]) == 3
+        assert_state_matches(res, admin)
+        ops = [r["operation"] for r in admin.requests()]
+        assert ops.count("BatchCreatePublicips") == 2 and ops.count("BatchDeletePublicIp") == 1
+        res.destroy()
+    finally:
+        server.__exit__(None, None, None)
+    _wait_held(admin, 0)
+
+
+def test_a_lost_create_landing_after_the_up_is_trimmed_by_the_next_up(
+    emulator_session: RunningEmulator, admin: Admin
+) -> None:
+    """Landing later still (12 s), its EIPs carry the batch tag: refresh shows them and
+    the next up releases the surplus, so the cloud again holds what the state says."""
+    admin.faults({"operation": "BatchCreatePublicips", "action": "delay", "seconds": 12})
+    server = server_with(
+        emulator_session.url, **{"batchip:eipJobTimeout": "60", "batchip:httpTimeout": "2"}
+    )
+    try:
+        res = EngineResource(server, TYPE, "later")
+        res.up(inputs(count=3))
+        assert_state_matches(res, admin)
+        _wait_held(admin, 6)
+        res.refresh()
+        assert len(res.outputs["eip_ids"]) == 6
+        assert res.up(inputs(count=3)) == "update"
+        assert len(res.outputs["eip_ids"]) == 3
+        assert_state_matches(res, admin)
+        res.destroy()
+    finally:
+        server.__exit__(None, None, None)
+    _wait_held(admin, 0)
+
+
 def test_count_down_refuses_to_release_a_bound_eip(
     provider_server: ProviderProcess, admin: Admin
 ) -> None:
