@@ -97,9 +97,11 @@ def beyond_table(results: Mapping[str, Any]) -> list[str]:
         )
     lines += [
         "",
-        "A poll round reads only the newest unfinished 50-EIP job; once it is done, one "
-        "sweep reads the others (4 at a time). The new EIPs are then collected with one "
-        "`ListPublicipsByTags` and one `ListPublicips` per 50 ids (4 at a time).",
+        "A poll round reads only the newest unfinished 50-EIP job. Once it has succeeded, "
+        "one `ListPublicipsByTags` finds the batch: when every EIP is there, the other "
+        "jobs are not read (else one sweep reads them, 4 at a time). The records then come "
+        "from one `ListPublicips` per 50 ids (4 at a time), or, for more than 200, from "
+        "one unfiltered page of up to 2000.",
     ]
     return ["", *lines]
 

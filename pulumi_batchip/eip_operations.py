@@ -44,6 +44,9 @@ SETTLE_STABLE_SECONDS = 5.0
 PURGE_SECONDS = 120.0
 # Re-sends of a lost create's missing EIPs, each after the count settled.
 MAX_RESENDS = 2
+# With no job of the create known (every answer lost), how long the tag count must
+# stay put before what is missing counts as never landed: longer than a batch job.
+NO_JOB_SETTLE_SECONDS = 60.0
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -103,7 +106,8 @@ class BatchOperations:
         page_limit: int = LIST_PAGE_LIMIT,
     ) -> None:
         self.client = client
-        self.page_limit = page_limit  # the API's largest ListPublicips page
+        # The largest ListPublicips page the API serves (it caps at 2000).
+        self.page_limit = min(page_limit, LIST_PAGE_LIMIT)
         self.timeout = timeout
         self.cleanup_timeout = (
             cleanup_timeout if cleanup_timeout is not None else min(max(timeout, 10.0), 300.0)
@@ -238,6 +242,7 @@ class BatchOperations:
         total: int,
         started: float,
         all_there: Callable[[], list[str] | None],
+        label: str = "job",
     ) -> list[str] | None:
         """Poll until every started job is finished. The jobs start together and take
         about as long, so each round polls only the newest unfinished one (a round
@@ -252,7 +257,7 @@ class BatchOperations:
             if not pending:
                 return None
             try:
-                self._poll([pending[-1]], chunks, total, started)
+                self._poll([pending[-1]], chunks, total, started, label)
                 newest = pending[-1]
                 if newest.done and len(pending) > 1:
                     there = None
@@ -265,7 +270,7 @@ class BatchOperations:
                             f"{self.clock() - started:.0f} s"
                         )
                         return there
-                    self._poll(pending[:-1], chunks, total, started)
+                    self._poll(pending[:-1], chunks, total, started, label)
             except BatchIpError:
                 if self.clock() - started <= self.timeout:
                     raise  # else: the deadline cut the poll short, said below
@@ -287,7 +292,9 @@ class BatchOperations:
         ids = [i for i in self.find_ids(batch_id) if i not in ignore]
         return ids if len(ids) >= expected else None
 
-    def _poll(self, polled: list[_Chunk], chunks: list[_Chunk], total: int, started: float) -> None:
+    def _poll(
+        self, polled: list[_Chunk], chunks: list[_Chunk], total: int, started: float, label: str
+    ) -> None:
         def one(chunk: _Chunk) -> None:
             assert chunk.job_id is not None
             chunk.job = self.client.show_job(chunk.job_id)
@@ -301,7 +308,7 @@ class BatchOperations:
                     c.size for c in chunks if c.job is not None and c.job.status == "SUCCESS"
                 )
                 self.say(
-                    f"job {chunk.number}/{len(chunks)} {chunk.job.status}, "
+                    f"{label} {chunk.number}/{len(chunks)} {chunk.job.status}, "
                     f"{created}/{total} EIPs, {self.clock() - started:.0f} s"
                 )
 
@@ -315,14 +322,24 @@ class BatchOperations:
         ignore: set[str],
     ) -> list[str]:
         """Wait until ``expected`` EIPs carry the batch tag. A create whose answer was
-        lost (or a 5xx) has no job to watch: once every job is finished and the tag
-        count has not moved for ``SETTLE_STABLE_SECONDS``, the EIPs still missing did
-        not land, and only those are sent again (at most ``MAX_RESENDS`` times). Should
-        the lost call land after all, the surplus (the newest) is released here, or by
-        the next ``up`` if it lands later still: every one carries the batch tag."""
+        lost (or a 5xx) has no job to watch. When a job of the same create is known, the
+        lost calls' jobs (sent with it, as long) are over when it is: once the tag count
+        has then not moved for ``SETTLE_STABLE_SECONDS``, the EIPs still missing did not
+        land, and only those are sent again. With no job known (every answer lost) the
+        count must stay put ``NO_JOB_SETTLE_SECONDS`` first. At most ``MAX_RESENDS``
+        times, and only with time left for a job as long as the last. Should the lost
+        call land after all, the surplus (the newest) is released here; if it lands
+        after this returns, every one carries the batch tag: a refresh shows it and the
+        next update releases it."""
         interval = POLL_FIRST
         lost = [c for c in chunks if c.lost is not None]
-        last_count, stable_since, resends = -1, self.clock(), 0
+        lost_first = len(lost)
+        jobs_known = any(c.job_id for c in chunks)
+        settle = SETTLE_STABLE_SECONDS if jobs_known else NO_JOB_SETTLE_SECONDS
+        job_took = self.clock() - started if jobs_known else NO_JOB_SETTLE_SECONDS
+        last_count, stable_since = -1, self.clock()
+        resent, resends = 0, 0
+        refused: CloudApiError | None = None
         while True:
             try:
                 ids = [i for i in self.find_ids(batch_id) if i not in ignore]
@@ -339,26 +356,42 @@ class BatchOperations:
             if (
                 lost
                 and resends < MAX_RESENDS
-                and now - stable_since >= SETTLE_STABLE_SECONDS
+                and now - stable_since >= settle
                 and missing <= sum(c.size for c in lost)
-                and started + self.timeout - now > SETTLE_STABLE_SECONDS
+                and started + self.timeout - now > job_took + SETTLE_STABLE_SECONDS
             ):
                 resends += 1
+                resent += missing
                 self.say(
-                    f"{missing} EIPs of a create whose answer was lost did not appear in "
-                    f"{SETTLE_STABLE_SECONDS:.0f} s with every job finished: sending "
+                    f"{missing} EIPs of a create whose answer was lost did not appear "
+                    f"{settle:.0f} s after {'its jobs' if jobs_known else 'it'}: sending "
                     f"those {missing} again"
                 )
-                lost = self._resend(request, missing, batch_id, expected, started, ignore)
+                lost, job_took, refused = self._resend(
+                    request, missing, batch_id, expected, started, ignore
+                )
+                if not lost:
+                    settle = SETTLE_STABLE_SECONDS
                 last_count, stable_since = -1, self.clock()
                 continue
             if now - started >= self.timeout:
-                cause = (
-                    f"the answer to {len(lost)} create call(s) was lost ({lost[0].lost}) and "
-                    "their EIPs did not appear"
-                    if lost
-                    else "the jobs succeeded but not every EIP carries the batch tag"
-                )
+                if refused is not None:
+                    cause = (
+                        f"the answer to {lost_first} create call(s) was lost and sending "
+                        f"the {resent} missing EIPs again was refused ({refused})"
+                    )
+                elif lost_first and resent:
+                    cause = (
+                        f"the answer to {lost_first} create call(s) was lost, {resent} EIPs "
+                        f"were sent again, and not all appeared"
+                    )
+                elif lost_first:
+                    cause = (
+                        f"the answer to {lost_first} create call(s) was lost "
+                        f"({lost[0].lost}) and their EIPs did not appear"
+                    )
+                else:
+                    cause = "the jobs succeeded but not every EIP carries the batch tag"
                 raise EipBatchError(
                     f"found {len(ids)} of {expected} EIPs of batch {batch_id} after "
                     f"{self.timeout:.0f} s: {cause}"
@@ -378,19 +411,30 @@ class BatchOperations:
         expected: int,
         started: float,
         ignore: set[str],
-    ) -> list[_Chunk]:
-        """Create ``count`` more EIPs of the batch and wait for their jobs; returns the
-        chunks whose answer was lost again."""
-        first = len(self._started) + 1
-        chunks = [_Chunk(first + n, size) for n, size in enumerate(chunk_sizes(count))]
+    ) -> tuple[list[_Chunk], float, CloudApiError | None]:
+        """Create ``count`` more EIPs of the batch and wait for their jobs. Returns the
+        chunks whose answer was lost again (none when the cloud refused: the lost call
+        may hold the quota, so the tag is awaited instead) and how long the jobs took."""
+        chunks = [_Chunk(n + 1, size) for n, size in enumerate(chunk_sizes(count))]
         self._started.extend(chunks)
         part = attrs.evolve(request, count=count)
-        self._map(lambda c: self._start(c, part), chunks)
+        sent = self.clock()
+        refused: CloudApiError | None = None
+        try:
+            self._map(lambda c: self._start(c, part), chunks)
+        except CloudApiError as exc:
+            refused = exc
+            self.say(f"sending again was refused ({exc}): waiting for the lost create by tag")
         there = self._await_jobs(
-            chunks, count, started, all_there=lambda: self._all_tagged(batch_id, expected, ignore)
+            chunks,
+            count,
+            started,  # the create's deadline still holds
+            all_there=lambda: self._all_tagged(batch_id, expected, ignore),
+            label="sent-again job",
         )
+        took = self.clock() - sent
         if there is not None:
-            return []  # every EIP is there: the other jobs need no reading
+            return [], took, refused  # every EIP is there: no other job needs reading
         failed = [c for c in chunks if c.job is not None and c.job.status != "SUCCESS"]
         if failed:
             job = failed[0].job
@@ -399,17 +443,26 @@ class BatchOperations:
                 f"job {job.job_id} (sent again for a lost create) ended {job.status}: "
                 f"{job.error_code or 'no code'} {job.fail_reason or 'no reason given'}"
             )
-        return [c for c in chunks if c.lost is not None]
+        return [c for c in chunks if c.lost is not None], took, refused
 
     def _trim(self, ids: list[str], expected: int) -> list[str]:
         """After a re-send: a lost create that landed late leaves more than ``expected``;
-        release the newest surplus (never an older member: those predate the create)."""
+        release the newest surplus (never an older member: those predate the create).
+        Under a deadline of its own: the batch is complete whatever happens here, and a
+        surplus left carries the batch tag (a refresh shows it)."""
         if len(ids) <= expected:
             return ids
         records = sorted(self.details(ids), key=lambda e: (e.create_time or "", e.id))
         surplus = [e.id for e in records[expected:]]
         self.say(f"a lost create landed after all: releasing the {len(surplus)} newest EIPs")
-        self.delete(surplus)
+        try:
+            with operation_deadline(self.clock() + PURGE_SECONDS):
+                self.delete(surplus)
+        except BatchIpError as exc:
+            self.say(
+                f"releasing them failed ({exc}): they keep the batch tag, so a refresh "
+                "shows them and the next update releases them"
+            )
         return [i for i in ids if i not in set(surplus)]
 
     # -- after a failed create ----------------------------------------------------------

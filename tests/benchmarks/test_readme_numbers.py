@@ -18,8 +18,10 @@ CLI = json.loads((ROOT / "benchmarks/results/engine-cli.json").read_text())
 
 def _run(runs: list[dict[str, Any]], resource: str | None, approach: str, n: int) -> Any:
     for run in runs:
-        if run["n"] == n and run["approach"] == approach and run.get("resource", resource) == (
-            resource
+        if (
+            run["n"] == n
+            and run["approach"] == approach
+            and run.get("resource", resource) == (resource)
         ):
             return run
     raise AssertionError(f"no {resource} {approach} N={n} run in the results")
@@ -36,7 +38,8 @@ def _section(title: str) -> str:
 
 
 HARNESS_ROW = re.compile(
-    r"^\| (\d+) \| (\d+) / ([\d.]+) s \| (\d+) / ([\d.]+) s \| ([\d.]+)× / ([\d.]+)× \|$", re.M
+    r"^\| (\d+) \| (\d+) / ([\d.]+) s \| (\d+) / ([\d.]+) s \| ([\d.]+)\u00d7 / ([\d.]+)\u00d7 \|$",
+    re.M,
 )
 
 
@@ -54,7 +57,8 @@ def test_the_harness_table_is_the_published_results() -> None:
 
 
 CLI_ROW = re.compile(
-    r"^\| (\d+) \| (\d+) / (\d+) \| ([\d.]+)× \| ([\d.]+) / ([\d.]+) \| ([\d.]+)× \|$", re.M
+    r"^\| (\d+) \| (\d+) / (\d+) \| ([\d.]+)\u00d7 \| ([\d.]+) / ([\d.]+) \| ([\d.]+)\u00d7 \|$",
+    re.M,
 )
 
 
@@ -90,3 +94,16 @@ def test_the_peak_memory_sentence_is_the_published_results() -> None:
     peak = _run(HARNESS["runs"], "EipBatch", "batch", 1000)["peak_rss_kib"] / 1024
     idle = HARNESS["overhead"]["rpc"]["idle_peak_rss_kib"] / 1024
     assert abs(int(match[1]) - peak) <= 1 and abs(int(match[2]) - idle) <= 1
+
+
+def test_the_run_time_import_cost_and_delete_wait_are_the_published_ones() -> None:
+    from pulumi_batchip.emulator import EmulatorConfig
+
+    section = _section("## Performance")
+    minutes = re.search(r"A full run takes about (\d+)\s+minutes", section)
+    assert minutes and abs(int(minutes[1]) - HARNESS["total_seconds"] / 60) <= 1
+    imported = re.search(r"`import pulumi_batchip` adds about (\d+) ms", section)
+    measured = HARNESS["overhead"]["import"]["batchip_ms"]
+    assert imported and abs(int(imported[1]) - measured) <= 0.1 * measured
+    wait = re.search(r"`PENDING_DELETE` for ([\d.]+) s", section)
+    assert wait and float(wait[1]) == EmulatorConfig().delete_seconds

@@ -132,19 +132,23 @@ def test_ambiguous_502_is_awaited_by_tag_then_cleaned(
 def test_a_502_that_did_not_act_is_sent_again_once_the_count_settles(
     emulator_session: RunningEmulator, admin: Admin
 ) -> None:
-    """With time left, the EIPs of a create answered 502 that never appear (the count
-    stays put 5 s with every job finished) are sent again: the up succeeds."""
-    admin.faults({"operation": "BatchCreatePublicips", "action": "error", "status": 502})
+    """With time left, the EIPs of a create answered 502 that never appear (the tag
+    count stays put 5 s after the create's other job finished) are sent again."""
+    admin.faults(
+        {"operation": "BatchCreatePublicips", "action": "error", "status": 502, "after": 1}
+    )
     server = server_with(emulator_session.url, **{"batchip:eipJobTimeout": "60"})
     try:
         res = EngineResource(server, TYPE, "resent")
         started = time.monotonic()
-        res.up(inputs(count=3))
+        res.up(inputs(count=60))  # chunks of 50 and 10: the second to arrive gets a 502
         took = time.monotonic() - started
-        assert len(res.outputs["eip_ids"]) == 3
+        assert len(res.outputs["eip_ids"]) == 60
         assert_state_matches(res, admin)
         creates = [r for r in admin.requests() if r["operation"] == "BatchCreatePublicips"]
-        assert [c["body"]["publicip_number"] for c in creates] == [3, 3]
+        sizes = [c["body"]["publicip_number"] for c in creates]
+        assert len(sizes) == 3 and sorted(sizes[:2]) == [10, 50]
+        assert sizes[2] == sizes[1]  # exactly the refused chunk's EIPs, sent again
         assert 5.0 <= took < 30.0
         res.destroy()
     finally:
@@ -162,47 +166,53 @@ def _wait_held(admin: Admin, count: int, seconds: float = 20.0) -> None:
 def test_a_lost_create_landing_after_the_resend_is_trimmed_at_once(
     emulator_session: RunningEmulator, admin: Admin
 ) -> None:
-    """The first create times out on the client (2 s) but lands at 8 s; the re-send
-    (at 7 s or later, answered 1.5 s later) finds 6 EIPs: the newest 3 are released
-    before the up returns."""
+    """One create times out on the client (4 s) and lands at 10 s; the other's job is
+    known, so the missing EIPs are sent again at 9 s or later, answered 3 s later: 60 +
+    the surplus carry the tag, and the newest surplus is released before the up
+    returns."""
     admin.faults(
-        {"operation": "BatchCreatePublicips", "action": "delay", "seconds": 8},
-        {"operation": "BatchCreatePublicips", "action": "delay", "seconds": 1.5, "after": 1},
+        {"operation": "BatchCreatePublicips", "action": "delay", "seconds": 10},
+        {"operation": "BatchCreatePublicips", "action": "delay", "seconds": 3, "after": 2},
     )
     server = server_with(
-        emulator_session.url, **{"batchip:eipJobTimeout": "60", "batchip:httpTimeout": "2"}
+        emulator_session.url, **{"batchip:eipJobTimeout": "60", "batchip:httpTimeout": "4"}
     )
     try:
         res = EngineResource(server, TYPE, "late")
-        res.up(inputs(count=3))
-        assert len(res.outputs["eip_ids"]) == 3
+        res.up(inputs(count=60))
+        assert len(res.outputs["eip_ids"]) == 60
         assert_state_matches(res, admin)
         ops = [r["operation"] for r in admin.requests()]
-        assert ops.count("BatchCreatePublicips") == 2 and ops.count("BatchDeletePublicIp") == 1
+        assert ops.count("BatchCreatePublicips") == 3 and ops.count("BatchDeletePublicIp") == 1
         res.destroy()
     finally:
         server.__exit__(None, None, None)
     _wait_held(admin, 0)
 
 
-def test_a_lost_create_landing_after_the_up_is_trimmed_by_the_next_up(
+def test_a_lost_create_landing_after_the_up_is_released_after_a_refresh(
     emulator_session: RunningEmulator, admin: Admin
 ) -> None:
-    """Landing later still (12 s), its EIPs carry the batch tag: refresh shows them and
+    """Landing later still (14 s), its EIPs carry the batch tag: refresh shows them and
     the next up releases the surplus, so the cloud again holds what the state says."""
-    admin.faults({"operation": "BatchCreatePublicips", "action": "delay", "seconds": 12})
+    admin.faults({"operation": "BatchCreatePublicips", "action": "delay", "seconds": 14})
     server = server_with(
         emulator_session.url, **{"batchip:eipJobTimeout": "60", "batchip:httpTimeout": "2"}
     )
     try:
         res = EngineResource(server, TYPE, "later")
-        res.up(inputs(count=3))
+        res.up(inputs(count=60))
         assert_state_matches(res, admin)
-        _wait_held(admin, 6)
+        creates = [r for r in admin.requests() if r["operation"] == "BatchCreatePublicips"]
+        # The delayed call is logged once answered (at 14 s): here, the other and the
+        # re-send, as large as the lost one.
+        assert len(creates) == 2
+        surplus = creates[1]["body"]["publicip_number"]
+        _wait_held(admin, 60 + surplus)
         res.refresh()
-        assert len(res.outputs["eip_ids"]) == 6
-        assert res.up(inputs(count=3)) == "update"
-        assert len(res.outputs["eip_ids"]) == 3
+        assert len(res.outputs["eip_ids"]) == 60 + surplus
+        assert res.up(inputs(count=60)) == "update"
+        assert len(res.outputs["eip_ids"]) == 60
         assert_state_matches(res, admin)
         res.destroy()
     finally:
