@@ -340,13 +340,14 @@ class BatchOperations:
         last_count, stable_since = -1, self.clock()
         resent, resends = 0, 0
         refused: CloudApiError | None = None
+        ids: list[str] = []
         while True:
             try:
                 ids = [i for i in self.find_ids(batch_id) if i not in ignore]
             except BatchIpError:
                 if self.clock() - started <= self.timeout:
                     raise
-                ids = []  # the deadline cut the look short
+                # The deadline cut the look short: the error tells the last count seen.
             if len(ids) >= expected:
                 return self._trim(ids, expected) if resends else ids
             now = self.clock()

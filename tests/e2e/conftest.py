@@ -9,9 +9,11 @@ own machines can never skip them silently.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -169,6 +171,21 @@ class Stack:
             )
         return result
 
+    def kill(self, running: subprocess.Popen[str]) -> None:
+        """SIGKILL a :meth:`popen` command as a crash would, then what it started: the
+        engine starts each plugin in a process group of its own (so ``killpg`` misses
+        it) but in the command's session, which is what is swept here. Then no process
+        of that session is left."""
+        os.killpg(running.pid, signal.SIGKILL)
+        running.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while left := session_members(running.pid):
+            for pid in left:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            assert time.monotonic() < deadline, f"processes {left} outlived SIGKILL"
+            time.sleep(0.05)
+
     def popen(self, *args: str) -> subprocess.Popen[str]:
         return subprocess.Popen(
             ["pulumi", "--non-interactive", *args],
@@ -227,3 +244,20 @@ def held(cloud: Admin) -> tuple[int, int]:
         len(ips) for vm in state["bcc"]["instances"].values() for ips in vm["secondary"].values()
     )
     return secondary, len(state["eip"]["publicips"])
+
+
+def session_members(session: int) -> list[int]:
+    """Live processes whose session id is ``session`` (Linux /proc; zombies excluded)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # pid (comm) state ppid pgrp session ...: comm may hold spaces and parentheses.
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if fields[0] != "Z" and int(fields[3]) == session:
+            found.append(int(entry.name))
+    return found

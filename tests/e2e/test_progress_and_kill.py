@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import time
 
 from ..conftest import Admin
@@ -59,8 +57,7 @@ def test_kill_9_mid_create(stack: Stack, cloud: Admin) -> None:
     while time.monotonic() < deadline and held(cloud)[1] == 0:
         time.sleep(0.05)
     assert held(cloud)[1] > 0, "no EIP appeared before the kill"
-    os.killpg(running.pid, signal.SIGKILL)  # pulumi, its language host and providers
-    running.wait(timeout=30)
+    stack.kill(running)  # pulumi, its language host and its providers
     printed = running.stdout.read()
     running.stdout.close()
     time.sleep(3)  # jobs already accepted by the cloud finish on their own

@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -51,8 +50,7 @@ def kill_mid_up(stack: Stack, cloud: Admin, appeared: Any) -> str:
     while time.monotonic() < deadline and not appeared():
         time.sleep(0.05)
     assert appeared(), "nothing happened before the kill"
-    os.killpg(running.pid, signal.SIGKILL)
-    running.wait(timeout=30)
+    stack.kill(running)
     printed = running.stdout.read()
     running.stdout.close()
     for lock in (stack.state_dir / ".pulumi" / "locks").rglob("*.json"):

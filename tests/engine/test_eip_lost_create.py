@@ -5,6 +5,7 @@ clock that skips ahead (the HTTP calls and the emulator's jobs keep real time)."
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 
@@ -146,3 +147,28 @@ def test_a_lost_answer_is_not_sent_again_while_its_job_may_run(
     finally:
         client.close()
         admin.close()
+
+
+def test_no_resend_without_time_left_for_a_job(
+    emulator: RunningEmulator, admin: Admin, said: list[str]
+) -> None:
+    """8 s deadline: when the count has settled (5 s after the other job ended) too
+    little time is left for a job and its settling, so nothing is sent again and the
+    error says the lost call's EIPs did not appear."""
+    admin.faults(
+        {"operation": "BatchCreatePublicips", "action": "error", "status": 502, "after": 1}
+    )
+    client = _client(emulator.url)
+    ops = BatchOperations(client, timeout=8.0, say=said.append)
+    try:
+        with pytest.raises(EipBatchError) as info:
+            ops.create(_request(60, "b-late"), "b-late", base=0)
+        assert re.search(r"found (10|50) of 60 EIPs of batch b-late after 8 s", str(info.value))
+        assert "and their EIPs did not appear" in str(info.value)
+        creates = [r for r in admin.requests() if r["operation"] == "BatchCreatePublicips"]
+        assert len(creates) == 2
+        assert not any("again" in line for line in said), said
+        ops.fail_with_cleanup("b-late", info.value)
+    finally:
+        client.close()
+    assert _held(admin) == 0
