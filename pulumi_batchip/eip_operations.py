@@ -89,6 +89,17 @@ class _Chunk:
         return self.lost is not None or (self.job is not None and self.job.finished)
 
 
+def _raise_if_failed(chunks: Sequence[_Chunk], which: Callable[[_Chunk], str]) -> None:
+    """Raise for the first chunk whose job ended in anything but SUCCESS."""
+    for chunk in chunks:
+        job = chunk.job
+        if job is not None and job.status != "SUCCESS":
+            raise EipBatchError(
+                f"job {job.job_id} ({which(chunk)}) ended {job.status}: "
+                f"{job.error_code or 'no code'} {job.fail_reason or 'no reason given'}"
+            )
+
+
 class BatchOperations:
     """One operation's EIP calls. Every call of a create (each retry, each poll) keeps
     to one deadline (``timeout``); a failed create is cleaned up under a deadline of
@@ -209,14 +220,7 @@ class BatchOperations:
             )
             if ids is not None:
                 return ids
-            failed = [c for c in chunks if c.job is not None and c.job.status != "SUCCESS"]
-            if failed:
-                job = failed[0].job
-                assert job is not None
-                raise EipBatchError(
-                    f"job {job.job_id} ({failed[0].number}/{len(chunks)}) ended {job.status}: "
-                    f"{job.error_code or 'no code'} {job.fail_reason or 'no reason given'}"
-                )
+            _raise_if_failed(chunks, lambda c: f"{c.number}/{len(chunks)}")
             # A lost create answer is resolved by the tag; what provably did not land
             # is sent again (see _await_tagged).
             return self._await_tagged(request, batch_id, expected, started, chunks, set(ignore))
@@ -436,14 +440,7 @@ class BatchOperations:
         took = self.clock() - sent
         if there is not None:
             return [], took, refused  # every EIP is there: no other job needs reading
-        failed = [c for c in chunks if c.job is not None and c.job.status != "SUCCESS"]
-        if failed:
-            job = failed[0].job
-            assert job is not None
-            raise EipBatchError(
-                f"job {job.job_id} (sent again for a lost create) ended {job.status}: "
-                f"{job.error_code or 'no code'} {job.fail_reason or 'no reason given'}"
-            )
+        _raise_if_failed(chunks, lambda _c: "sent again for a lost create")
         return [c for c in chunks if c.lost is not None], took, refused
 
     def _trim(self, ids: list[str], expected: int) -> list[str]:
@@ -453,16 +450,19 @@ class BatchOperations:
         surplus left carries the batch tag (a refresh shows it)."""
         if len(ids) <= expected:
             return ids
-        records = sorted(self.details(ids), key=lambda e: (e.create_time or "", e.id))
-        surplus = [e.id for e in records[expected:]]
-        self.say(f"a lost create landed after all: releasing the {len(surplus)} newest EIPs")
+        surplus: list[str] = []
         try:
             with operation_deadline(self.clock() + PURGE_SECONDS):
+                records = sorted(self.details(ids), key=lambda e: (e.create_time or "", e.id))
+                surplus = [e.id for e in records[expected:]]
+                self.say(
+                    f"a lost create landed after all: releasing the {len(surplus)} newest EIPs"
+                )
                 self.delete(surplus)
         except BatchIpError as exc:
             self.say(
-                f"releasing them failed ({exc}): they keep the batch tag, so a refresh "
-                "shows them and the next update releases them"
+                f"releasing the surplus failed ({exc}): it keeps the batch tag, so a "
+                "refresh shows it and the next update releases it"
             )
         return [i for i in ids if i not in set(surplus)]
 
