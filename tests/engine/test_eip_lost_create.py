@@ -172,3 +172,18 @@ def test_no_resend_without_time_left_for_a_job(
     finally:
         client.close()
     assert _held(admin) == 0
+
+
+def test_sent_again_at_most_twice(skipping: BatchOperations, admin: Admin, said: list[str]) -> None:
+    """Every create answered 502, none acting: the first call and two re-sends, then
+    the deadline, with an error that says what was sent again."""
+    admin.faults(
+        {"operation": "BatchCreatePublicips", "action": "error", "status": 502, "times": 0}
+    )
+    with pytest.raises(EipBatchError) as info:
+        skipping.create(_request(3, "b-twice"), "b-twice", base=0)
+    creates = [r for r in admin.requests() if r["operation"] == "BatchCreatePublicips"]
+    assert len(creates) == 3
+    assert sum("sending those 3 again" in line for line in said) == 2, said
+    assert "the answer to 1 create call(s) was lost, 6 EIPs were sent again" in str(info.value)
+    assert _held(admin) == 0
