@@ -7,6 +7,7 @@ can fail to compile anything new then ("AST constructor recursion depth mismatch
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -63,6 +64,17 @@ class Admin:
     def _ok(response: httpx.Response) -> Any:
         assert response.status_code == 200, response.text
         return response.json()
+
+
+@contextlib.contextmanager
+def fresh_admin(url: str) -> Iterator[Admin]:
+    """The admin API of the emulator at ``url``, reset first, closed after."""
+    admin = Admin(url)
+    try:
+        admin.reset()
+        yield admin
+    finally:
+        admin.close()
 
 
 @pytest.fixture(scope="session")

@@ -33,7 +33,7 @@ from pulumi_batchip.emulator import (
     start_emulator,
 )
 
-from ..conftest import Admin
+from ..conftest import Admin, fresh_admin
 
 REPO = Path(__file__).resolve().parents[2]
 [(BCE_AK, BCE_SK)] = DEFAULT_BCE_CREDENTIALS.items()
@@ -89,10 +89,8 @@ def e2e_emulator() -> Iterator[RunningEmulator]:
 @pytest.fixture
 def cloud(e2e_emulator: RunningEmulator) -> Iterator[Admin]:
     """The module's emulator, reset for this test, through its admin API."""
-    admin = Admin(e2e_emulator.url)
-    admin.reset()
-    yield admin
-    admin.close()
+    with fresh_admin(e2e_emulator.url) as admin:
+        yield admin
 
 
 class PulumiFailed(AssertionError):

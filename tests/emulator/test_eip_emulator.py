@@ -45,7 +45,7 @@ from pulumi_batchip.huawei.eip import BandwidthSpec as ClientBandwidth
 from pulumi_batchip.huawei.eip import BatchCreateRequest, EipClient, Job
 from pulumi_batchip.huawei.signer import HuaweiSigner
 
-from ..conftest import Admin
+from ..conftest import Admin, fresh_admin
 
 AK, SK = "emulator-hw-ak", "emulator-hw-sk"
 PID = DEFAULT_HW_PROJECT_ID
@@ -140,10 +140,8 @@ def instant() -> Iterator[RunningEmulator]:
 
 @pytest.fixture
 def instant_admin(instant: RunningEmulator) -> Iterator[Admin]:
-    admin = Admin(instant.url)
-    admin.reset()
-    yield admin
-    admin.close()
+    with fresh_admin(instant.url) as admin:
+        yield admin
 
 
 def error_of(response: httpx.Response) -> tuple[int, str]:

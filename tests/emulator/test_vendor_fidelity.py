@@ -35,7 +35,7 @@ from pulumi_batchip.errors import CloudApiError
 from pulumi_batchip.huawei.eip import EipClient, Job
 from pulumi_batchip.huawei.signer import HuaweiSigner
 
-from ..conftest import Admin
+from ..conftest import Admin, fresh_admin
 from .test_eip_emulator import (
     AK,
     SK,
@@ -356,10 +356,8 @@ def strict() -> Iterator[RunningEmulator]:
 
 @pytest.fixture
 def strict_admin(strict: RunningEmulator) -> Iterator[Admin]:
-    admin = Admin(strict.url)
-    admin.reset()
-    yield admin
-    admin.close()
+    with fresh_admin(strict.url) as admin:
+        yield admin
 
 
 @pytest.fixture

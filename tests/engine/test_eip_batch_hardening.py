@@ -22,7 +22,7 @@ from pulumi_batchip.emulator import (
 )
 from pulumi_batchip.huawei.eip import BandwidthSpec, BatchCreateRequest, EipClient
 
-from ..conftest import Admin
+from ..conftest import Admin, fresh_admin
 from .conftest import HW_AK, HW_SK, stack_config
 from .harness import EngineResource, ProviderError, ProviderProcess
 from .test_eip_batch_engine import TYPE, assert_state_matches, held, inputs
@@ -37,10 +37,8 @@ def slow_jobs() -> Iterator[RunningEmulator]:
 
 @pytest.fixture
 def slow_admin(slow_jobs: RunningEmulator) -> Iterator[Admin]:
-    admin = Admin(slow_jobs.url)
-    admin.reset()
-    yield admin
-    admin.close()
+    with fresh_admin(slow_jobs.url) as admin:
+        yield admin
 
 
 def server_with(url: str, **config: str) -> ProviderProcess:

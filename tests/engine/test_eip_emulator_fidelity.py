@@ -26,7 +26,7 @@ from pulumi_batchip.emulator import (
 )
 from pulumi_batchip.huawei.eip import EipClient
 
-from ..conftest import Admin
+from ..conftest import Admin, fresh_admin
 from .conftest import BCE_AK, BCE_SK, HW_AK, HW_SK, stack_config
 from .harness import EngineResource, ProviderError, ProviderProcess
 from .test_eip_batch_engine import TYPE, assert_state_matches, held, inputs
@@ -57,10 +57,8 @@ def server(slow_deletes: RunningEmulator) -> Iterator[ProviderProcess]:
 
 @pytest.fixture
 def slow_admin(slow_deletes: RunningEmulator) -> Iterator[Admin]:
-    admin = Admin(slow_deletes.url)
-    admin.reset()
-    yield admin
-    admin.close()
+    with fresh_admin(slow_deletes.url) as admin:
+        yield admin
 
 
 @pytest.fixture

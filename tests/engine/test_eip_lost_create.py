@@ -26,7 +26,7 @@ from pulumi_batchip.emulator import (
 )
 from pulumi_batchip.huawei.eip import BandwidthSpec, BatchCreateRequest, EipClient
 
-from ..conftest import Admin
+from ..conftest import Admin, fresh_admin
 from .conftest import HW_AK, HW_SK
 
 
@@ -132,21 +132,19 @@ def test_a_lost_answer_is_not_sent_again_while_its_job_may_run(
 ) -> None:
     """Every answer lost, the job takes 7 s (longer than the 5 s a known job's end
     would allow): the EIPs arrive and nothing is sent twice."""
-    admin = Admin(seven_second_jobs.url)
-    admin.reset()
-    admin.faults({"operation": "BatchCreatePublicips", "action": "lost_response"})
     client = _client(seven_second_jobs.url)
-    try:
-        ops = BatchOperations(client, timeout=60.0, say=said.append)
-        ids = ops.create(_request(3, "b-slow"), "b-slow", base=0)
-        assert len(ids) == 3
-        operations = [r["operation"] for r in admin.requests()]
-        assert operations.count("BatchCreatePublicips") == 1
-        assert "BatchDeletePublicIp" not in operations
-        ops.delete(ids)
-    finally:
-        client.close()
-        admin.close()
+    with fresh_admin(seven_second_jobs.url) as admin:
+        admin.faults({"operation": "BatchCreatePublicips", "action": "lost_response"})
+        try:
+            ops = BatchOperations(client, timeout=60.0, say=said.append)
+            ids = ops.create(_request(3, "b-slow"), "b-slow", base=0)
+            assert len(ids) == 3
+            operations = [r["operation"] for r in admin.requests()]
+            assert operations.count("BatchCreatePublicips") == 1
+            assert "BatchDeletePublicIp" not in operations
+            ops.delete(ids)
+        finally:
+            client.close()
 
 
 def test_no_resend_without_time_left_for_a_job(
