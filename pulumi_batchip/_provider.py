@@ -19,6 +19,7 @@ import httpx
 from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
 from pulumi.output import Unknown
 
+from . import _engine_watch
 from . import config as cfg
 
 # Every config key the providers read: the engine hands over the whole stack config.
@@ -43,6 +44,10 @@ CONFIG_KEYS = tuple(
 )
 
 T = TypeVar("T")
+
+# In the dynamic provider's process (where the engine unpickles our providers), end
+# the process when the engine that started it is gone.
+_engine_watch.start_if_provider_process()
 
 
 class BatchIpProvider(ResourceProvider):

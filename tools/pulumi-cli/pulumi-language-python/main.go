@@ -4,32 +4,34 @@
 // Pulumi's own host lives in the module
 // github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3, which the Go
 // module proxy reachable from the project's machines does not serve (403 for every
-// version). This host does the same job with the same parts the official one uses:
-// the Python toolchain resolution of github.com/pulumi/pulumi/sdk/v3/python/toolchain
-// (pip, uv or poetry; the `virtualenv` runtime option; PULUMI_PYTHON_CMD) and the
-// official `pulumi-language-python-exec` shim shipped in the sdk/v3 module, which
-// configures the Python SDK and runs the program. It implements the calls `pulumi up`,
-// `preview`, `refresh`, `destroy` and `pulumi install` make; the rest answer
-// Unimplemented, which the CLI handles.
+// version). This host is written to behave like it for everything a Python-program
+// user does, on the same parts it uses: the Python toolchain code of
+// github.com/pulumi/pulumi/sdk/v3/python/toolchain (pip, uv or poetry, virtualenvs),
+// the official `pulumi-language-python-exec` shim shipped in the sdk/v3 module, and the
+// sdk's rpcutil helpers (health checks, streams with a pseudo-terminal). What it does
+// not do is listed in unsupported.go and in docs/design.md.
+//
+// The files: main.go (start-up and lifetime), options.go (Pulumi.yaml runtime options),
+// run.go (Run and the typechecker), packages.go (venv creation, reported plugins,
+// dependencies, About), plugins.go (RunPlugin: policy packs and source plugins),
+// install.go (pulumi install), children.go (the processes we start and how they stop).
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"errors"
+	"flag"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/cmdutil"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/version"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
-	"github.com/pulumi/pulumi/sdk/v3/python/toolchain"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/emptypb"
 )
@@ -40,27 +42,66 @@ const execShim = "pulumi-language-python-exec"
 // Exit status the shim uses after it has shown the user an actionable message.
 const shownToUser = 32
 
+// How often the engine is asked whether it is alive. Pulumi's own host waits five
+// minutes; after a `kill -9` of `pulumi` that leaves the host and the program running
+// that long, so ours asks every 10 s. BATCHIP_ENGINE_CHECK_SECONDS overrides it
+// (the dynamic provider's watch in pulumi_batchip reads the same variable).
+const defaultEngineCheck = 10 * time.Second
+
+func engineCheckPeriod() time.Duration {
+	if v := os.Getenv("BATCHIP_ENGINE_CHECK_SECONDS"); v != "" {
+		if s, err := strconv.ParseFloat(v, 64); err == nil && s > 0 {
+			return time.Duration(s * float64(time.Second))
+		}
+	}
+	return defaultEngineCheck
+}
+
 func main() {
 	if len(os.Args) > 1 && (os.Args[1] == "--version" || os.Args[1] == "-version") {
 		fmt.Println(version.Version)
 		return
 	}
-	self, err := os.Executable()
-	if err != nil {
-		cmdutil.Exit(fmt.Errorf("locating this executable: %w", err))
+	// Flags older engines pass; the options now come with each request (ProgramInfo).
+	flag.String("tracing", "", "Emit tracing to a Zipkin-compatible tracing endpoint (ignored)")
+	flag.String("virtualenv", "", "[obsolete] virtual environment path")
+	flag.String("root", "", "[obsolete] project root path")
+	flag.String("typechecker", "", "[obsolete] typechecker")
+	flag.String("toolchain", "", "[obsolete] toolchain")
+	executor := flag.String("use-executor", "", "run programs with this executor instead of the shim beside this binary")
+	flag.Parse()
+
+	shim := *executor
+	if shim == "" {
+		self, err := os.Executable()
+		if err != nil {
+			cmdutil.Exit(fmt.Errorf("locating this executable: %w", err))
+		}
+		shim = filepath.Join(filepath.Dir(self), execShim)
 	}
-	shim := filepath.Join(filepath.Dir(self), execShim)
 	if _, err := os.Stat(shim); err != nil {
 		cmdutil.Exit(fmt.Errorf("missing %s next to the language host: %w", execShim, err))
 	}
-	// The engine passes its own address as the last argument.
-	engine := ""
-	if len(os.Args) > 1 {
-		engine = os.Args[len(os.Args)-1]
+
+	h := newHost(shim)
+	// The engine passes its own address as the first positional argument; a host
+	// started by hand (debugging) learns it from Handshake instead.
+	if args := flag.Args(); len(args) > 0 {
+		h.watchEngine(args[0])
 	}
+	// SIGINT to the host (not a Ctrl-C: the engine starts plugins in process groups of
+	// their own) stops what it runs the way Cancel does, then the server.
+	interrupted, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stopSignals()
+	go func() {
+		<-interrupted.Done()
+		h.shutdown("interrupted")
+	}()
+
 	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
+		Cancel: h.stopServing,
 		Init: func(srv *grpc.Server) error {
-			pulumirpc.RegisterLanguageRuntimeServer(srv, &host{shim: shim, engine: engine})
+			pulumirpc.RegisterLanguageRuntimeServer(srv, h)
 			return nil
 		},
 	})
@@ -75,155 +116,73 @@ func main() {
 
 type host struct {
 	pulumirpc.UnimplementedLanguageRuntimeServer
-	shim   string
-	engine string
+	shim     string
+	children *children
+
+	mu          sync.Mutex
+	engine      string
+	watching    bool
+	stopServing chan bool
+	stopOnce    sync.Once
+}
+
+func newHost(shim string) *host {
+	return &host{shim: shim, children: newChildren(), stopServing: make(chan bool)}
+}
+
+func (h *host) engineAddress() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.engine
+}
+
+// watchEngine remembers the engine's address and, once, starts asking it whether it
+// is alive: when it no longer answers (a `kill -9` of `pulumi`), the host stops.
+func (h *host) watchEngine(address string) {
+	h.mu.Lock()
+	h.engine = address
+	start := !h.watching && address != ""
+	h.watching = h.watching || start
+	h.mu.Unlock()
+	if !start {
+		return
+	}
+	ctx, gone := context.WithCancel(context.Background())
+	if err := rpcutil.Healthcheck(ctx, address, engineCheckPeriod(), gone); err != nil {
+		cmdutil.Exit(fmt.Errorf("could not start the engine health check: %w", err))
+	}
+	go func() {
+		<-ctx.Done()
+		h.shutdown("the Pulumi engine at " + address + " no longer answers")
+	}()
+}
+
+// shutdown stops every process the host started (SIGINT, then SIGKILL after the grace
+// period), then the gRPC server; a last timer makes sure the process ends.
+func (h *host) shutdown(why string) {
+	h.stopOnce.Do(func() {
+		fmt.Fprintf(os.Stderr, "pulumi-language-python: stopping: %s\n", why)
+		h.children.stopAll()
+		close(h.stopServing)
+		time.AfterFunc(childGrace+5*time.Second, func() { os.Exit(1) })
+	})
 }
 
 func (h *host) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.PluginInfo, error) {
 	return &pulumirpc.PluginInfo{Version: version.Version}, nil
 }
 
-// GetRequiredPlugins answers "none known in advance": the engine then loads each
-// provider plugin when the program first registers one of its resources.
-func (h *host) GetRequiredPlugins(
-	context.Context, *pulumirpc.GetRequiredPluginsRequest,
-) (*pulumirpc.GetRequiredPluginsResponse, error) {
-	return &pulumirpc.GetRequiredPluginsResponse{}, nil
+// Handshake is the first call of engines that start the host without arguments.
+func (h *host) Handshake(
+	_ context.Context, req *pulumirpc.LanguageHandshakeRequest,
+) (*pulumirpc.LanguageHandshakeResponse, error) {
+	h.watchEngine(req.GetEngineAddress())
+	return &pulumirpc.LanguageHandshakeResponse{}, nil
 }
 
-// resolveToolchain reads the runtime options of Pulumi.yaml the way Pulumi's host does.
-func resolveToolchain(info *pulumirpc.ProgramInfo) (toolchain.Toolchain, error) {
-	opts := toolchain.PythonOptions{
-		Root:       info.GetRootDirectory(),
-		ProgramDir: info.GetProgramDirectory(),
-		Toolchain:  toolchain.Auto,
-	}
-	if o := info.GetOptions(); o != nil {
-		m := o.AsMap()
-		if v, ok := m["virtualenv"].(string); ok {
-			opts.Virtualenv = v
-		}
-		if v, ok := m["toolchain"].(string); ok {
-			switch v {
-			case "pip":
-				opts.Toolchain = toolchain.Pip
-			case "uv":
-				opts.Toolchain = toolchain.Uv
-			case "poetry":
-				opts.Toolchain = toolchain.Poetry
-			default:
-				return nil, fmt.Errorf("unknown Python toolchain %q in Pulumi.yaml (pip, uv or poetry)", v)
-			}
-		}
-	}
-	return toolchain.ResolveToolchain(opts)
-}
-
-func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
-	info := req.GetInfo()
-	if info == nil {
-		info = &pulumirpc.ProgramInfo{
-			RootDirectory: req.GetPwd(), ProgramDirectory: req.GetPwd(), EntryPoint: req.GetProgram(),
-		}
-	}
-	tc, err := resolveToolchain(info)
-	if err != nil {
-		return nil, err
-	}
-	args := []string{"-u", h.shim}
-	add := func(flag, value string) {
-		if value != "" {
-			args = append(args, "--"+flag, value)
-		}
-	}
-	add("monitor", req.GetMonitorAddress())
-	add("engine", h.engine)
-	add("project", req.GetProject())
-	add("stack", req.GetStack())
-	add("pwd", req.GetPwd())
-	add("dry_run", strconv.FormatBool(req.GetDryRun()))
-	add("parallel", strconv.Itoa(int(req.GetParallel())))
-	add("organization", req.GetOrganization())
-	add("root_directory", info.GetRootDirectory())
-	program := info.GetEntryPoint()
-	if program == "" {
-		program = "."
-	}
-	if dir := info.GetProgramDirectory(); dir != "" && !filepath.IsAbs(program) {
-		program = filepath.Join(dir, program)
-	}
-	args = append(args, program)
-	args = append(args, req.GetArgs()...)
-
-	cmd, err := tc.Command(ctx, args...)
-	if err != nil {
-		return nil, err
-	}
-	config, err := json.Marshal(req.GetConfig())
-	if err != nil {
-		return nil, fmt.Errorf("serialising the stack configuration: %w", err)
-	}
-	secretKeys, err := json.Marshal(req.GetConfigSecretKeys())
-	if err != nil {
-		return nil, fmt.Errorf("serialising the secret configuration keys: %w", err)
-	}
-	if cmd.Env == nil {
-		cmd.Env = os.Environ()
-	}
-	cmd.Env = append(cmd.Env, "PULUMI_CONFIG="+string(config), "PULUMI_CONFIG_SECRET_KEYS="+string(secretKeys))
-	cmd.Dir = req.GetPwd()
-	cmd.Stdout = os.Stdout
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		var exit *exec.ExitError
-		if errors.As(err, &exit) {
-			if exit.ExitCode() == shownToUser {
-				return &pulumirpc.RunResponse{Bail: true}, nil
-			}
-			return &pulumirpc.RunResponse{
-				Error: fmt.Sprintf("Program exited with non-zero exit code: %d", exit.ExitCode()),
-			}, nil
-		}
-		return &pulumirpc.RunResponse{Error: fmt.Sprintf("could not run the Python program: %v", err)}, nil
-	}
-	return &pulumirpc.RunResponse{}, nil
-}
-
-// InstallDependencies serves `pulumi install`: the toolchain creates the virtualenv
-// (when Pulumi.yaml names one) and installs requirements.txt, streaming pip's output.
-func (h *host) InstallDependencies(
-	req *pulumirpc.InstallDependenciesRequest,
-	server grpc.ServerStreamingServer[pulumirpc.InstallDependenciesResponse],
-) error {
-	info := req.GetInfo()
-	if info == nil {
-		info = &pulumirpc.ProgramInfo{RootDirectory: req.GetDirectory(), ProgramDirectory: req.GetDirectory()}
-	}
-	tc, err := resolveToolchain(info)
-	if err != nil {
-		return err
-	}
-	outR, outW := io.Pipe()
-	errR, errW := io.Pipe()
-	done := make(chan struct{}, 2)
-	forward := func(r io.Reader, wrap func([]byte) *pulumirpc.InstallDependenciesResponse) {
-		defer func() { done <- struct{}{} }()
-		scanner := bufio.NewScanner(r)
-		for scanner.Scan() {
-			_ = server.Send(wrap(append(scanner.Bytes(), '\n')))
-		}
-	}
-	go forward(outR, func(b []byte) *pulumirpc.InstallDependenciesResponse {
-		return &pulumirpc.InstallDependenciesResponse{Stdout: b}
-	})
-	go forward(errR, func(b []byte) *pulumirpc.InstallDependenciesResponse {
-		return &pulumirpc.InstallDependenciesResponse{Stderr: b}
-	})
-	err = tc.InstallDependencies(server.Context(), info.GetProgramDirectory(),
-		req.GetUseLanguageVersionTools(), true, outW, errW)
-	_ = outW.Close()
-	_ = errW.Close()
-	<-done
-	<-done
-	return err
+// Cancel asks every running program and plugin to stop (SIGINT); the ones still
+// running after the grace period are killed.
+func (h *host) Cancel(context.Context, *emptypb.Empty) (*emptypb.Empty, error) {
+	h.children.stopAll()
+	return &emptypb.Empty{}, nil
 }
