@@ -309,3 +309,15 @@ def test_pulumi_install_streams_a_line_of_any_length(stack: Stack, tmp_path: Pat
     out = result.stdout + result.stderr
     assert result.returncode != 0
     assert junk in out, out[-2000:]
+
+
+def test_installed_pulumi_packages_are_reported_as_plugins(stack: Stack) -> None:
+    """`pulumi plugin install` with no arguments installs what the language host
+    reports: the test venv's provider SDKs (cloudflare, huaweicloud) name their plugins;
+    pulumi-batchip (its pulumi-plugin.json says no plugin) and pulumi-policy do not."""
+    stack.write_program(EIPS)
+    result = stack.run("plugin", "install", check=False, timeout=300)
+    out = result.stdout + result.stderr
+    assert "cloudflare" in out and "huaweicloud" in out, out
+    assert "batchip" not in out.replace("batchip-e2e", ""), out
+    assert "resource policy" not in out, out

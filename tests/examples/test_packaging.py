@@ -65,6 +65,8 @@ def test_wheel_contents(dist: Path) -> None:
     for needed in (
         "pulumi_batchip/__init__.py",
         "pulumi_batchip/py.typed",
+        # tells language hosts (Pulumi's and ours) the package needs no provider plugin
+        "pulumi_batchip/pulumi-plugin.json",
         "pulumi_batchip/emulator/__main__.py",
         "pulumi_batchip/testing/pytest_plugin.py",
     ):
