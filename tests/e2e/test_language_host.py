@@ -321,3 +321,38 @@ def test_installed_pulumi_packages_are_reported_as_plugins(stack: Stack) -> None
     assert "cloudflare" in out and "huaweicloud" in out, out
     assert "batchip" not in out.replace("batchip-e2e", ""), out
     assert "resource policy" not in out, out
+
+
+INTERRUPTIBLE = EIPS + """
+import os
+import signal
+import time
+
+def interrupted(signum, frame):
+    with open("got-sigint", "w") as marker:
+        marker.write(str(signum))
+    os._exit(3)
+
+signal.signal(signal.SIGINT, interrupted)
+edge.eip_ids.apply(lambda _: time.sleep(600))
+"""
+
+
+def test_ctrl_c_reaches_the_program_through_cancel(stack: Stack, cloud: Admin) -> None:
+    """A SIGINT to `pulumi` (Ctrl-C) makes the engine cancel its plugins; the host's
+    Cancel passes SIGINT on to the program, and the update ends."""
+    environment_credentials(stack)
+    stack.write_program(INTERRUPTIBLE)
+    stack.run("stack", "init", stack.name)
+    running = stack.popen("up", "--yes", "--skip-preview")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and held(cloud)[1] < 2:
+        time.sleep(0.1)
+    assert held(cloud)[1] == 2, "the batch was never created"
+    time.sleep(2)
+    os.kill(running.pid, signal.SIGINT)
+    printed, _ = running.communicate(timeout=60)
+    assert running.returncode != 0, printed
+    assert (stack.dir / "got-sigint").read_text() == str(int(signal.SIGINT)), printed
+    stack.destroy()
+    assert held(cloud) == (0, 0)
