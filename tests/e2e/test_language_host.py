@@ -323,7 +323,9 @@ def test_installed_pulumi_packages_are_reported_as_plugins(stack: Stack) -> None
     assert "resource policy" not in out, out
 
 
-INTERRUPTIBLE = EIPS + """
+INTERRUPTIBLE = (
+    EIPS
+    + """
 import os
 import signal
 import time
@@ -336,6 +338,7 @@ def interrupted(signum, frame):
 signal.signal(signal.SIGINT, interrupted)
 edge.eip_ids.apply(lambda _: time.sleep(600))
 """
+)
 
 
 def test_ctrl_c_reaches_the_program_through_cancel(stack: Stack, cloud: Admin) -> None:
