@@ -26,6 +26,9 @@ DYNAMIC_MAIN = os.path.join("site-packages", "pulumi", "dynamic", "__main__.py")
         ([DYNAMIC_MAIN], None),
         ([DYNAMIC_MAIN, "127.0.0.1"], None),
         ([DYNAMIC_MAIN, "127.0.0.1:port"], None),
+        # --logflow -v=9 and --tracing come before the address
+        ([DYNAMIC_MAIN, "--logtostderr", "-v=9", "127.0.0.1:4000"], "127.0.0.1:4000"),
+        ([DYNAMIC_MAIN, "--tracing", "http://127.0.0.1:9411", "127.0.0.1:4000"], "127.0.0.1:4000"),
         (["pulumi-language-python-exec", "127.0.0.1:4000"], None),
         (["/project/__main__.py", "127.0.0.1:4000"], None),
     ],
@@ -36,7 +39,18 @@ def test_only_a_dynamic_provider_process_is_watched(argv: list[str], expected: s
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("", 10.0), ("2.5", 2.5), ("0", 10.0), ("-1", 10.0), ("inf", 10.0), ("x", 10.0)],
+    [
+        ("", 10.0),
+        ("2.5", 2.5),
+        ("3600", 3600.0),
+        ("3601", 10.0),
+        ("1e300", 10.0),
+        ("0", 10.0),
+        ("-1", 10.0),
+        ("inf", 10.0),
+        ("nan", 10.0),
+        ("x", 10.0),
+    ],
 )
 def test_check_period_from_the_environment(value: str, expected: float) -> None:
     assert watch.check_period({"BATCHIP_ENGINE_CHECK_SECONDS": value}) == expected
@@ -47,8 +61,19 @@ def test_answers_tells_a_listening_port_from_a_closed_one() -> None:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         address = f"127.0.0.1:{listener.getsockname()[1]}"
-        assert watch.answers(address, timeout=1)
-    assert not watch.answers(address, timeout=1)
+        assert watch.answers(address, timeout=1) is True
+    assert watch.answers(address, timeout=1) is False
+
+
+def test_no_answer_is_no_evidence(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A timeout (a stopped `pulumi` whose listen queue is full) is neither alive nor
+    gone."""
+
+    def times_out(*_args: object, **_kwargs: object) -> socket.socket:
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(watch.socket, "create_connection", times_out)
+    assert watch.answers("127.0.0.1:4000", timeout=0.1) is None
 
 
 def closed_address() -> str:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"sync"
@@ -16,6 +17,7 @@ const childGrace = 10 * time.Second
 type children struct {
 	mu      sync.Mutex
 	running map[*exec.Cmd]struct{}
+	stopped bool // after Cancel or shutdown nothing new starts
 }
 
 func newChildren() *children {
@@ -29,12 +31,20 @@ func prepare(cmd *exec.Cmd) {
 	cmd.WaitDelay = childGrace
 }
 
+// errStopped: the host was cancelled or is shutting down.
+var errStopped = errors.New("the language host was cancelled: not starting anything new")
+
 // run starts cmd, tracks it until it exits, and returns its exit error.
 func (c *children) run(cmd *exec.Cmd) error {
+	c.mu.Lock()
+	if c.stopped {
+		c.mu.Unlock()
+		return errStopped
+	}
 	if err := cmd.Start(); err != nil {
+		c.mu.Unlock()
 		return err
 	}
-	c.mu.Lock()
 	c.running[cmd] = struct{}{}
 	c.mu.Unlock()
 	defer func() {
@@ -46,10 +56,11 @@ func (c *children) run(cmd *exec.Cmd) error {
 }
 
 // stopAll sends SIGINT to every running child and SIGKILL to those still running
-// after the grace period.
+// after the grace period; from then on run refuses to start anything.
 func (c *children) stopAll() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.stopped = true
 	for cmd := range c.running {
 		_ = cmd.Process.Signal(os.Interrupt)
 		proc := cmd.Process

@@ -23,10 +23,13 @@ func (h *host) InstallDependencies(
 	if err != nil {
 		return err
 	}
-	if req.GetIsPlugin() && opts.Toolchain == toolchain.Pip && opts.Virtualenv == "" {
-		opts.Virtualenv = "venv"
+	resolveFor := toolchain.ResolveToolchain
+	if req.GetIsPlugin() {
+		resolveFor = func(o toolchain.PythonOptions) (toolchain.Toolchain, error) {
+			return pluginToolchain(server.Context(), o)
+		}
 	}
-	tc, err := toolchain.ResolveToolchain(opts)
+	tc, err := resolveFor(opts)
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/cmdutil"
@@ -49,8 +50,10 @@ const shownToUser = 32
 const defaultEngineCheck = 10 * time.Second
 
 func engineCheckPeriod() time.Duration {
+	// Only finite values up to an hour: larger ones overflow a Duration into a negative
+	// period, and the health check would then spin.
 	if v := os.Getenv("BATCHIP_ENGINE_CHECK_SECONDS"); v != "" {
-		if s, err := strconv.ParseFloat(v, 64); err == nil && s > 0 {
+		if s, err := strconv.ParseFloat(v, 64); err == nil && s > 0 && s <= 3600 {
 			return time.Duration(s * float64(time.Second))
 		}
 	}
@@ -58,6 +61,9 @@ func engineCheckPeriod() time.Duration {
 }
 
 func main() {
+	// Once `pulumi` is gone our stdout and stderr are pipes nobody reads: a write to them
+	// must fail, not kill the host before it has stopped what it started.
+	signal.Ignore(syscall.SIGPIPE)
 	if len(os.Args) > 1 && (os.Args[1] == "--version" || os.Args[1] == "-version") {
 		fmt.Println(version.Version)
 		return
@@ -161,8 +167,8 @@ func (h *host) watchEngine(address string) {
 // period), then the gRPC server; a last timer makes sure the process ends.
 func (h *host) shutdown(why string) {
 	h.stopOnce.Do(func() {
-		fmt.Fprintf(os.Stderr, "pulumi-language-python: stopping: %s\n", why)
 		h.children.stopAll()
+		fmt.Fprintf(os.Stderr, "pulumi-language-python: stopping: %s\n", why)
 		close(h.stopServing)
 		time.AfterFunc(childGrace+5*time.Second, func() { os.Exit(1) })
 	})

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand"
+	"os/exec"
 	"regexp"
 	"strings"
 
@@ -56,7 +58,8 @@ func (h *host) requiredPackages(
 	if err != nil {
 		return nil, err
 	}
-	stdout, stderr := h.engineWriters(ctx)
+	stdout, stderr, closeLog := h.engineWriters(ctx)
+	defer closeLog()
 	if err := tc.EnsureVenv(ctx, info.GetProgramDirectory(), false, true, stdout, stderr); err != nil {
 		return nil, err
 	}
@@ -135,7 +138,13 @@ func pulumiPackages(ctx context.Context, tc toolchain.Toolchain) ([]installedPac
 	}
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("listing the program's Python packages (%s): %w", cmd.String(), err)
+		detail := ""
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			detail = ": " + strings.TrimSpace(string(exit.Stderr))
+		}
+		return nil, fmt.Errorf("listing the Python packages installed for the program with %s: %w%s",
+			cmd.Path, err, detail)
 	}
 	var found []installedPackage
 	if err := json.Unmarshal(out, &found); err != nil {
@@ -260,20 +269,22 @@ func (h *host) About(ctx context.Context, req *pulumirpc.AboutRequest) (*pulumir
 }
 
 // engineWriters send what they are given to the engine as ephemeral log messages
-// (pip's output while a virtualenv is made); without an engine, to nowhere.
-func (h *host) engineWriters(ctx context.Context) (io.Writer, io.Writer) {
+// (pip's output while a virtualenv is made); without an engine, to nowhere. The
+// returned func closes the connection.
+func (h *host) engineWriters(ctx context.Context) (io.Writer, io.Writer, func()) {
 	address := h.engineAddress()
 	if address == "" {
-		return io.Discard, io.Discard
+		return io.Discard, io.Discard, func() {}
 	}
 	conn, err := grpc.NewClient(address, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
-		return io.Discard, io.Discard
+		return io.Discard, io.Discard, func() {}
 	}
 	client := pulumirpc.NewEngineClient(conn)
 	stream := rand.Int31() //nolint:gosec // a stream id, not a secret
 	return &engineLog{ctx, client, stream, pulumirpc.LogSeverity_INFO},
-		&engineLog{ctx, client, stream, pulumirpc.LogSeverity_ERROR}
+		&engineLog{ctx, client, stream, pulumirpc.LogSeverity_ERROR},
+		func() { _ = conn.Close() }
 }
 
 type engineLog struct {

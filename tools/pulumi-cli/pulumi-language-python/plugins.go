@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -29,12 +30,7 @@ func (h *host) RunPlugin(
 	if err != nil {
 		return err
 	}
-	// As with Pulumi's host: with `toolchain: pip` and no virtualenv named, a plugin
-	// runs in `venv` beside its PulumiPolicy.yaml / PulumiPlugin.yaml.
-	if opts.Toolchain == toolchain.Pip && opts.Virtualenv == "" {
-		opts.Virtualenv = "venv"
-	}
-	tc, err := toolchain.ResolveToolchain(opts)
+	tc, err := pluginToolchain(server.Context(), opts)
 	if err != nil {
 		return err
 	}
@@ -91,4 +87,20 @@ func pluginCommand(
 	}
 	args := append([]string{"-u", "-m", "pulumi.run.plugin", project.Project.Name}, req.GetArgs()...)
 	return tc.Command(server.Context(), args...)
+}
+
+// pluginToolchain resolves a plugin's toolchain. As with Pulumi's host, a plugin never
+// runs in the ambient Python: when pip would be used (named, or picked for want of a
+// uv.lock or poetry.lock) with no virtualenv named, it is `venv` beside the plugin's
+// PulumiPolicy.yaml / PulumiPlugin.yaml.
+func pluginToolchain(ctx context.Context, opts toolchain.PythonOptions) (toolchain.Toolchain, error) {
+	tc, err := toolchain.ResolveToolchain(opts)
+	if err != nil || opts.Virtualenv != "" || (opts.Toolchain != toolchain.Pip && opts.Toolchain != toolchain.Auto) {
+		return tc, err
+	}
+	if venv, err := tc.VirtualEnvPath(ctx); err != nil || venv != "" {
+		return tc, nil // uv or poetry: their own environment
+	}
+	opts.Virtualenv = "venv"
+	return toolchain.ResolveToolchain(opts)
 }

@@ -139,8 +139,12 @@ func typecheck(ctx context.Context, tc toolchain.Toolchain, opts toolchain.Pytho
 		return nil
 	}
 	if err := requireModule(ctx, tc, name); err != nil {
-		return fmt.Errorf("the typechecker option is set to %s, but %s is not installed: "+
-			"add it to requirements.txt and run `pulumi install`", name, name)
+		var exit *exec.ExitError
+		if errors.As(err, &exit) && exit.ExitCode() == notInstalled {
+			return fmt.Errorf("the typechecker option is set to %s, but %s is not installed in the "+
+				"program's Python: %s", name, name, installHint(opts, name))
+		}
+		return fmt.Errorf("checking that %s is installed: %w", name, err)
 	}
 	args := []string{"-m", name}
 	if name == "mypy" {
@@ -160,12 +164,32 @@ func typecheck(ctx context.Context, tc toolchain.Toolchain, opts toolchain.Pytho
 	cmd.Stdout = os.Stdout
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s found errors in the program (see its output above): %w", name, err)
+		var exit *exec.ExitError
+		if errors.As(err, &exit) && exit.ExitCode() == 1 {
+			return fmt.Errorf("%s found errors in the program (see its output above)", name)
+		}
+		return fmt.Errorf("%s could not check the program (see its output above): %w", name, err)
 	}
 	return nil
 }
 
-// requireModule fails when `python -c "import <module>"` fails in the toolchain's Python.
+// installHint says how to add a package with the project's toolchain.
+func installHint(opts toolchain.PythonOptions, pkg string) string {
+	switch opts.Toolchain {
+	case toolchain.Poetry:
+		return fmt.Sprintf("run `poetry add %s`", pkg)
+	case toolchain.Uv:
+		return fmt.Sprintf("run `uv add %s`", pkg)
+	default:
+		return fmt.Sprintf("add %s to requirements.txt and run `pulumi install`", pkg)
+	}
+}
+
+// The exit status of requireModule's check when the module is not installed.
+const notInstalled = 3
+
+// requireModule fails when the toolchain's Python cannot find the module; with exit
+// status notInstalled when that is all that is wrong.
 func requireModule(ctx context.Context, tc toolchain.Toolchain, module string) error {
 	cmd, err := tc.Command(ctx, "-c", "import importlib.util, sys; "+
 		"sys.exit(0 if importlib.util.find_spec(sys.argv[1]) else 3)", module)
