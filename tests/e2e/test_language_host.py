@@ -359,3 +359,15 @@ def test_ctrl_c_reaches_the_program_through_cancel(stack: Stack, cloud: Admin) -
     assert (stack.dir / "got-sigint").read_text() == str(int(signal.SIGINT)), printed
     stack.destroy()
     assert held(cloud) == (0, 0)
+
+
+def test_attach_debugger_is_refused_with_what_to_do(stack: Stack, cloud: Admin) -> None:
+    environment_credentials(stack)
+    stack.write_program(EIPS)
+    stack.run("stack", "init", stack.name)
+    result = stack.up("--attach-debugger", check=False)
+    out = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "--attach-debugger is not supported by this Python language host" in out, out
+    assert "run without --attach-debugger" in out
+    assert held(cloud) == (0, 0)
