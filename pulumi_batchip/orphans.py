@@ -16,7 +16,8 @@ import json
 import os
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any, TextIO
+from functools import partial
+from typing import Any, TextIO, TypeVar
 
 import attrs
 
@@ -26,6 +27,8 @@ from .baidu.bcc import BccClient
 from .eip_operations import BATCH_TAG_KEY, STACK_TAG_KEY, BatchOperations, stack_tag_value
 from .errors import BatchIpError, ConfigError, NotFoundError
 from .huawei.eip import EipClient, PublicIp
+
+T = TypeVar("T")
 
 EIP_BATCH = "pulumi-python:dynamic/batchip:EipBatch"
 SECONDARY_IP_SET = "pulumi-python:dynamic/batchip:SecondaryIpSet"
@@ -46,6 +49,8 @@ class StackState:
     config: Mapping[str, str]  # the stack config Pulumi stored (plaintext values only)
     resources: tuple[Mapping[str, Any], ...]
     pending: tuple[Mapping[str, Any], ...]  # interrupted operations: type, resource
+    # config keys stored encrypted (an export made without --show-secrets)
+    encrypted: frozenset[str] = frozenset()
 
     @property
     def scope(self) -> str:
@@ -83,12 +88,17 @@ def load_state(text: str) -> StackState:
     else:
         raise StateError("the state names no resource, so it names no stack: nothing to scan")
     config: dict[str, str] = {}
+    encrypted: set[str] = set()
     for provider in (r for r in resources if r.get("type") == DYNAMIC_PROVIDER):
         for key, value in (provider.get("inputs") or {}).items():
             plain = _plaintext(value)
             if plain is not None:
                 config[key] = plain
-    return StackState(project, stack, config, resources, pending)
+            elif isinstance(value, dict) and "ciphertext" in value:
+                encrypted.add(key)
+    return StackState(
+        project, stack, config, resources, pending, frozenset(encrypted - set(config))
+    )
 
 
 def _plaintext(value: Any) -> str | None:
@@ -153,7 +163,10 @@ def _orphan_eips(state: StackState, env: Mapping[str, str]) -> list[OrphanEip]:
     tag = stack_tag_value(state.scope)
     orphans: dict[str, OrphanEip] = {}
     for region, project_id in sorted(places, key=str):
-        settings = cfg.resolve_huawei(state.config, env, region=region, project_id=project_id)
+        settings = _resolved(
+            state,
+            partial(cfg.resolve_huawei, state.config, env, region=region, project_id=project_id),
+        )
         with _eip_ops(settings) as ops:
             tagged = ops.find_tagged(STACK_TAG_KEY, tag)
             batch_of = {
@@ -166,6 +179,21 @@ def _orphan_eips(state: StackState, env: Mapping[str, str]) -> list[OrphanEip]:
             for eip in ops.details(list(batch_of)):
                 orphans[eip.id] = OrphanEip(eip, batch_of[eip.id], settings)
     return sorted(orphans.values(), key=lambda o: (o.batch_id, o.eip.address or "", o.eip.id))
+
+
+def _resolved(state: StackState, resolve: Callable[[], T]) -> T:
+    """Settings from the export's config and the environment; when a value is missing
+    because the export holds it encrypted, the error says how to get it readable."""
+    try:
+        return resolve()
+    except ConfigError as exc:
+        if not state.encrypted:
+            raise
+        keys = ", ".join(sorted(state.encrypted))
+        raise ConfigError(
+            f"{exc}. The export holds {keys} encrypted: export again with "
+            "`pulumi stack export --show-secrets`, or set the environment variables"
+        ) from None
 
 
 def _unowned_addresses(state: StackState, env: Mapping[str, str]) -> list[UnownedAddress]:
@@ -182,7 +210,8 @@ def _unowned_addresses(state: StackState, env: Mapping[str, str]) -> list[Unowne
         if (instance_id, ipv6) in seen:
             continue
         seen.add((instance_id, ipv6))
-        settings = cfg.resolve_baidu(state.config, env, region=inputs.get("region") or None)
+        region = inputs.get("region") or None
+        settings = _resolved(state, partial(cfg.resolve_baidu, state.config, env, region=region))
         client = BccClient.from_settings(settings)
         try:
             instance = client.get_instance(instance_id)

@@ -327,3 +327,33 @@ def test_orphans_refuses_what_is_not_a_stack_export(tmp_path: Path) -> None:
     assert result.stderr.strip() == (
         "orphans: the state file is not `pulumi stack export` output (no deployment)"
     )
+
+
+def test_orphans_on_an_export_without_secrets_says_how_to_read_them(
+    stack: Stack, cloud: Admin
+) -> None:
+    """The secret key is in the export, encrypted: the error says to export again with
+    --show-secrets or to set the environment, instead of only 'missing'."""
+    stack.write_program(
+        "import pulumi_batchip as batchip\n"
+        'batchip.EipBatch("edge", count=1, bandwidth={"size": 5, "share_type": "PER"})\n'
+    )
+    stack.init()
+    stack.up()
+    export = stack.dir / "export.json"
+    export.write_text(stack.run("stack", "export").stdout)
+    env = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_ENV}
+    result = subprocess.run(
+        [sys.executable, "-m", "pulumi_batchip", "orphans", "--state", str(export)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "missing Huawei secret key" in result.stderr
+    assert "The export holds " in result.stderr and "huaweicloud:secretKey" in result.stderr
+    assert "pulumi stack export --show-secrets" in result.stderr
+    assert HW_SK not in result.stderr
+    stack.destroy()
+    assert held(cloud) == (0, 0)
