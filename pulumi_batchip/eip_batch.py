@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -30,6 +31,7 @@ from .eip_operations import (
     batch_tags,
 )
 from .errors import AuthError, BatchIpError
+from .huawei.confirm import ListContradiction
 from .huawei.eip import BandwidthSpec, BatchCreateRequest, EipClient, PublicIp
 
 MAX_COUNT = 1000
@@ -350,7 +352,7 @@ class EipBatchProvider(BatchIpProvider):
         progress(f"EipBatch {batch_id}: creating {request.count} EIPs")
         try:
             ids = ops.create(request, batch_id, base=0)
-            eips = ops.details(ids)
+            eips = ops.details(ids, said_by="the batch tag")
         except BatchIpError as exc:
             raise ops.fail_with_cleanup(batch_id, exc) from exc
         return CreateResult(batch_id, _outputs(props, settings, batch_id, _ordered(eips, [])))
@@ -390,7 +392,8 @@ class EipBatchProvider(BatchIpProvider):
                 ids = ops.create(request, batch_id, base=len(adopted))
             except BatchIpError as exc:
                 raise ops.fail_with_cleanup(batch_id, exc, keep=keep) from exc
-            return _ordered(ops.details(keep + [i for i in ids if i not in set(keep)]), keep)
+            new = [i for i in ids if i not in set(keep)]
+            return _ordered(ops.details(keep + new, said_by="the batch tag"), keep)
         if wanted < len(adopted):
             doomed = adopted[wanted:]
             progress(f"EipBatch {batch_id}: releasing the {len(doomed)} newest adopted EIPs")
@@ -401,15 +404,16 @@ class EipBatchProvider(BatchIpProvider):
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         ops, settings = self._ops(props)
         ids = _batch_members(ops, id_, props)
-        eips = _ordered(ops.details(ids), list(props.get("eip_ids") or ()))
+        with _stopped(id_, "The batch stays in the state as it was."):
+            eips = _ordered(ops.details(ids), list(props.get("eip_ids") or ()))
         if not eips:
             return ReadResult(None, {})
         if "count" not in props:  # a `.get`: rebuild the inputs from what exists
             inputs = _inputs_from_cloud(eips)
             return ReadResult(id_, _outputs(inputs, settings, id_, eips), inputs)
-        return ReadResult(
-            id_, _outputs(_with_cloud_sizes(migrate_state(props), eips), settings, id_, eips)
-        )
+        # `count` says what exists (the next diff compares the program's count with it).
+        found = {**_with_cloud_sizes(migrate_state(props), eips), "count": len(eips)}
+        return ReadResult(id_, _outputs(found, settings, id_, eips))
 
     # -- update ---------------------------------------------------------------------
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -418,7 +422,13 @@ class EipBatchProvider(BatchIpProvider):
         previous = list(olds.get("eip_ids") or ())
         tagged = ops.find_ids(id_)
         members = tagged + [i for i in previous if i not in set(tagged)]
-        existing = _ordered(ops.details(members), previous)
+        with _stopped(id_, "Nothing was changed."):
+            existing = _ordered(ops.details(members), previous)
+        # What the list shows carrying the batch tag counts too: a tag query that
+        # answered short (a caller without rights) must not shrink the grow's base.
+        tagged += [
+            e.id for e in existing if e.tags.get(BATCH_TAG_KEY) == id_ and e.id not in set(tagged)
+        ]
         wanted = int(news["count"])
         doomed = existing[wanted:]
         if bound := [e for e in doomed if e.port_id]:
@@ -495,7 +505,7 @@ class EipBatchProvider(BatchIpProvider):
         try:
             ids = ops.create(request, batch_id, base=len(tagged) - len(leaving), ignore=leaving)
             added = [i for i in ids if i not in set(keep)]
-            return _ordered(ops.details(keep + added), keep)
+            return _ordered(ops.details(keep + added, said_by="the batch tag"), keep)
         except BatchIpError as exc:
             raise ops.fail_with_cleanup(batch_id, exc, keep=keep) from exc
 
@@ -548,7 +558,8 @@ class EipBatchProvider(BatchIpProvider):
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         props = migrate_state(props)
         ops, _settings = self._ops(props)
-        eips = ops.details(_batch_members(ops, id_, props))
+        with _stopped(id_, "Nothing was released; the batch stays in the state."):
+            eips = ops.details(_batch_members(ops, id_, props))
         bound = [e for e in eips if e.port_id]
         if bound:
             listing = ", ".join(f"{e.id} ({e.address}, port {e.port_id})" for e in bound)
@@ -558,6 +569,15 @@ class EipBatchProvider(BatchIpProvider):
             )
         progress(f"EipBatch {id_}: releasing {len(eips)} EIPs")
         ops.delete([e.id for e in eips])
+
+
+@contextlib.contextmanager
+def _stopped(batch_id: str, outcome: str) -> Iterator[None]:
+    """A list that contradicts a read by id stops the operation; say what is true after."""
+    try:
+        yield
+    except ListContradiction as exc:
+        raise ListContradiction(f"EipBatch {batch_id}: {exc} {outcome}") from exc
 
 
 def _undone(failure: str, undo: list[tuple[str, Any]]) -> str:
@@ -610,7 +630,10 @@ def _adoptable(ops: BatchOperations, props: Mapping[str, Any]) -> list[PublicIp]
                 "nothing was changed"
             )
     named = [str(i) for i in props.get("adopt_eip_ids") or ()]
-    eips = ops.details(from_batch + [i for i in named if i not in set(from_batch)])
+    eips = ops.details(
+        from_batch + [i for i in named if i not in set(from_batch)],
+        said_by="adopt_batch_id / adopt_eip_ids",
+    )
     found = {e.id for e in eips}
     if missing := [i for i in named if i not in found]:
         raise EipBatchError(f"adopt_eip_ids: no EIP {', '.join(missing)}; nothing was changed")

@@ -18,6 +18,7 @@ import attrs
 
 from .errors import AuthError, BatchIpError, CloudApiError, NotFoundError, TransportError
 from .http import operation_deadline, remaining_time
+from .huawei.confirm import PERMISSION_HINT, confirm_absent, read_by_id, sample
 from .huawei.eip import (
     LIST_PAGE_LIMIT,
     MAX_PER_BATCH,
@@ -129,6 +130,11 @@ class BatchOperations:
         # Every chunk the creates of this object started: cleanup must account for all.
         self._started: list[_Chunk] = []
         self._listing_instead = False
+        # Ids some list answer of this operation showed: the list can see them, so its
+        # saying later that they are gone is believed (see _confirm_gone).
+        self._listed: set[str] = set()
+        # Ids this operation released (and saw gone).
+        self._released: set[str] = set()
 
     def _map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         """``fn`` over ``items`` in threads that see this context (the deadline)."""
@@ -156,7 +162,7 @@ class BatchOperations:
                 self._listing_instead = True
                 self.say("the tag API answered 403: finding EIPs by listing them instead")
             try:
-                listed = self.client.list_publicips()
+                return self.listed_with_tag(key, value)
             except BatchIpError as list_exc:
                 raise EipBatchError(
                     f"cannot find the EIPs tagged {key}={value}: the tag API refused "
@@ -165,12 +171,26 @@ class BatchOperations:
                     "Grant the EIP permissions on the project, not only the enterprise "
                     "project."
                 ) from list_exc
-            return {e.id: dict(e.tags) for e in listed if e.tags.get(key) == value}
 
-    def details(self, ids: Sequence[str], *, pending_delete: bool = False) -> list[PublicIp]:
+    def listed_with_tag(self, key: str, value: str) -> dict[str, dict[str, str]]:
+        """Every EIP carrying ``key=value``, found by listing them all and matching."""
+        listed = self.client.list_publicips()
+        self._listed.update(e.id for e in listed)
+        return {e.id: dict(e.tags) for e in listed if e.tags.get(key) == value}
+
+    def details(
+        self,
+        ids: Sequence[str],
+        *,
+        pending_delete: bool = False,
+        said_by: str | None = "the state",
+    ) -> list[PublicIp]:
         """Full records of the given EIPs that still exist, in the order given. An EIP
         being deleted (``PENDING_DELETE``, still listed for a while) is gone for every
-        purpose but waiting for it to disappear (``pending_delete=True``)."""
+        purpose but waiting for it to disappear (``pending_delete=True``). EIPs the list
+        leaves out are confirmed gone by id (a sample, see ``huawei.confirm``): one still
+        there raises ``ListContradiction``; ``said_by`` names who says they exist
+        (None: the caller confirms itself)."""
         wanted = list(dict.fromkeys(ids))
         by_id: dict[str, PublicIp] = {}
         if len(wanted) > CONCURRENCY * IDS_PER_LIST_CALL:
@@ -186,6 +206,10 @@ class BatchOperations:
         ]
         for page in self._map(lambda g: self.client.list_publicips(g), groups):
             by_id.update((eip.id, eip) for eip in page)
+        self._listed.update(by_id)
+        if said_by is not None:
+            absent = [i for i in dict.fromkeys(ids) if i not in by_id]
+            confirm_absent(self.client, absent, what=said_by, run=self._map)
         return [
             by_id[i]
             for i in ids
@@ -357,6 +381,15 @@ class BatchOperations:
             now = self.clock()
             if len(ids) != last_count:
                 last_count, stable_since = len(ids), now
+            if not lost and now - stable_since >= SETTLE_STABLE_SECONDS:
+                # Every job succeeded, yet the tag query stays short: a caller without
+                # rights is answered an empty list, so list the EIPs and match the tag.
+                listed = self.listed_with_tag(BATCH_TAG_KEY, batch_id)
+                ids += [i for i in listed if i not in ignore and i not in set(ids)]
+                if len(ids) >= expected:
+                    self.say("the tag query showed fewer EIPs than the jobs made: found by listing")
+                    return self._trim(ids, expected) if resends else ids
+                stable_since = now  # look again after another settle period
             missing = expected - len(ids)
             if (
                 lost
@@ -396,7 +429,11 @@ class BatchOperations:
                         f"({lost[0].lost}) and their EIPs did not appear"
                     )
                 else:
-                    cause = "the jobs succeeded but not every EIP carries the batch tag"
+                    cause = (
+                        "the jobs succeeded but not every EIP carries the batch tag (a tag "
+                        "query short of what the jobs created can also be a caller without "
+                        f"read rights: {PERMISSION_HINT})"
+                    )
                 raise EipBatchError(
                     f"found {len(ids)} of {expected} EIPs of batch {batch_id} after "
                     f"{self.timeout:.0f} s: {cause}"
@@ -453,7 +490,10 @@ class BatchOperations:
         surplus: list[str] = []
         try:
             with operation_deadline(self.clock() + PURGE_SECONDS):
-                records = sorted(self.details(ids), key=lambda e: (e.create_time or "", e.id))
+                records = sorted(
+                    self.details(ids, said_by="the batch tag"),
+                    key=lambda e: (e.create_time or "", e.id),
+                )
                 surplus = [e.id for e in records[expected:]]
                 self.say(
                     f"a lost create landed after all: releasing the {len(surplus)} newest EIPs"
@@ -522,7 +562,7 @@ class BatchOperations:
         removed = 0
         with operation_deadline(deadline):
             try:
-                while doomed := [i for i in self.find_ids(batch_id) if i not in set(keep)]:
+                while doomed := self._cleanup_targets(batch_id, keep):
                     if self.clock() >= deadline:
                         raise EipBatchError(
                             f"{len(doomed)} EIP(s) still carry the tag when the cleanup "
@@ -537,6 +577,16 @@ class BatchOperations:
                     "remain: `python -m pulumi_batchip orphans` lists them (or list them "
                     "by that tag) to release them."
                 )
+        made = self._jobs_created()
+        if len(self._released - set(keep)) < made:
+            # The jobs made more than every answer showed: saying "none left" would hide
+            # billed EIPs (a caller without read rights gets empty lists).
+            return EipBatchError(
+                f"EipBatch {what} failed: {cause_text}. Cleanup deleted {removed} EIP(s) "
+                f"tagged {tag}, but its jobs reported {made} created and neither the tag "
+                f"query nor the EIP list showed the others: they may remain, and be billed. "
+                f"{PERMISSION_HINT}; `python -m pulumi_batchip orphans` then lists them."
+            )
         if settled:
             after = "none carries the tag now" if not keep else "only the batch's own remain"
         else:
@@ -550,6 +600,22 @@ class BatchOperations:
             f"tagged {tag} that it had created; {after}."
         )
 
+    def _jobs_created(self) -> int:
+        """EIPs the jobs of this object reported made (a SUCCESS job made its chunk)."""
+        return sum(c.size for c in self._started if c.job is not None and c.job.status == "SUCCESS")
+
+    def _cleanup_targets(self, batch_id: str, keep: Sequence[str]) -> list[str]:
+        """What carries the batch tag, except ``keep``. When the tag query shows fewer
+        than the jobs made (and than were released), the EIPs are listed and their tags
+        matched instead: an empty tag answer is no proof there are none."""
+        kept = set(keep)
+        doomed = [i for i in self.find_ids(batch_id) if i not in kept]
+        if len(self._released - kept) + len(doomed) < self._jobs_created():
+            listed = self.listed_with_tag(BATCH_TAG_KEY, batch_id)
+            doomed += [i for i in listed if i not in kept and i not in set(doomed)]
+            doomed = [i for i in doomed if i not in self._released]
+        return doomed
+
     # -- deleting -------------------------------------------------------------------
     def delete(self, ids: Sequence[str]) -> None:
         """Release the EIPs (already gone is fine) and confirm they are gone."""
@@ -558,6 +624,7 @@ class BatchOperations:
         groups = [ids[i : i + MAX_PER_BATCH] for i in range(0, len(ids), MAX_PER_BATCH)]
         self._map(self._delete_group, groups)
         self._confirm_gone(ids)
+        self._released.update(ids)
 
     def _delete_group(self, ids: Sequence[str]) -> None:
         try:
@@ -574,13 +641,27 @@ class BatchOperations:
         limit = self.timeout if left_time is None else min(self.timeout, left_time)
         interval = POLL_FIRST
         while True:
-            left = self.details(ids, pending_delete=True)
+            left = self.details(ids, pending_delete=True, said_by=None)
+            by_id_only = False
             if not left:
-                return
+                # The list shows none left. It is believed for EIPs some list answer of
+                # this operation showed (it can see them); the others are read by id
+                # (a sample), since a caller without rights is answered an empty list.
+                unseen = [i for i in ids if i not in self._listed]
+                left = read_by_id(self.client, sample(unseen), run=self._map) if unseen else []
+                by_id_only = bool(left)
+                if not left:
+                    return
             if self.clock() - started > limit:
+                listing = ", ".join(e.id for e in left[:10])
+                if by_id_only:
+                    raise EipBatchError(
+                        f"{len(left)} EIPs still exist by id {limit:.0f} s after their "
+                        f"delete although the EIP list shows none: {listing}. "
+                        f"{PERMISSION_HINT}."
+                    )
                 raise EipBatchError(
-                    f"{len(left)} EIPs still exist {limit:.0f} s after their delete: "
-                    + ", ".join(e.id for e in left[:10])
+                    f"{len(left)} EIPs still exist {limit:.0f} s after their delete: {listing}"
                 )
             self.sleep(interval)
             interval = min(interval * 1.5, POLL_MAX)

@@ -4,9 +4,10 @@ resource in the stack's state owns (typically left by an interrupted ``pulumi up
 EIPs are found by the stack tag every EipBatch puts on its EIPs
 (``pulumi-batchip-stack``, a hash of ``<project>/<stack>``): the command can list and
 release only EIPs this package made for this stack. Secondary IPs carry no mark at all:
-for each VM that an interrupted SecondaryIpSet create or update was working on, the
-addresses no set of the stack owns are listed as what they are (maybe the interrupted
-operation's, maybe someone else's) and never released.
+for each VM that an interrupted SecondaryIpSet create or update was working on, and
+each VM a set of the stack is on, the addresses no set of the stack owns are listed as
+what they are (maybe an interrupted operation's, maybe someone else's) and never
+released.
 """
 
 from __future__ import annotations
@@ -127,6 +128,8 @@ class UnownedAddress:
     address: str
     ipv6: bool
     named: bool  # the interrupted operation asked for exactly this address
+    interrupted: bool  # an interrupted operation was working on this VM
+    advice: str = ""  # how to adopt it (and the VM's other unowned addresses)
 
 
 @attrs.define
@@ -134,6 +137,7 @@ class Findings:
     eips: list[OrphanEip] = attrs.field(factory=list)
     addresses: list[UnownedAddress] = attrs.field(factory=list)
     interrupted: list[str] = attrs.field(factory=list)  # URNs
+    skipped: list[str] = attrs.field(factory=list)  # VMs not scanned, and why
 
 
 def find(state: StackState, env: Mapping[str, str] | None = None) -> Findings:
@@ -144,8 +148,8 @@ def find(state: StackState, env: Mapping[str, str] | None = None) -> Findings:
     ]
     if state.of_type(EIP_BATCH) or state.pending_of_type(EIP_BATCH):
         found.eips = _orphan_eips(state, env)
-    if state.pending_of_type(SECONDARY_IP_SET):
-        found.addresses = _unowned_addresses(state, env)
+    if state.of_type(SECONDARY_IP_SET) or state.pending_of_type(SECONDARY_IP_SET):
+        found.addresses = _unowned_addresses(state, env, found.skipped)
     return found
 
 
@@ -196,22 +200,65 @@ def _resolved(state: StackState, resolve: Callable[[], T]) -> T:
         ) from None
 
 
-def _unowned_addresses(state: StackState, env: Mapping[str, str]) -> list[UnownedAddress]:
-    owned: dict[tuple[str, bool], set[str]] = {}
+@attrs.frozen
+class _Set:
+    """A SecondaryIpSet of the state, as far as orphans go."""
+
+    urn: str
+    owned: tuple[str, ...] | None  # None: a secret, exported without --show-secrets
+    by_count: bool
+    region: str | None
+
+
+@attrs.define
+class _Vm:
+    """A VM (and address family) to scan, and why."""
+
+    region: str | None = None
+    sets: list[_Set] = attrs.field(factory=list)
+    pending: list[tuple[str, Mapping[str, Any]]] = attrs.field(factory=list)  # urn, inputs
+
+
+def _unowned_addresses(
+    state: StackState, env: Mapping[str, str], skipped: list[str]
+) -> list[UnownedAddress]:
+    """Every VM an interrupted SecondaryIpSet operation was working on, and every VM a
+    set of the stack is on (an interrupted update's leftovers stay there after a later
+    successful `up`): the secondary addresses no set of the stack owns."""
+    vms: dict[tuple[str, bool], _Vm] = {}
     for res in state.of_type(SECONDARY_IP_SET):
         outs = res.get("outputs") or {}
         key = (str(outs.get("instance_id")), bool(outs.get("ipv6")))
-        owned.setdefault(key, set()).update(_norm(a) for a in outs.get("private_ips") or ())
+        addresses = outs.get("private_ips") or []
+        owned = tuple(_norm(a) for a in addresses) if isinstance(addresses, list) else None
+        vm = vms.setdefault(key, _Vm())
+        vm.sets.append(_Set(str(res.get("urn")), owned, "count" in outs, outs.get("region")))
+        vm.region = vm.region or outs.get("region") or None
+    for p in state.pending_of_type(SECONDARY_IP_SET):
+        inputs = p.get("inputs") or {}
+        key = (str(inputs.get("instance_id")), bool(inputs.get("ipv6")))
+        vm = vms.setdefault(key, _Vm())
+        vm.pending.append((str(p.get("urn")), inputs))
+        vm.region = inputs.get("region") or vm.region or None
+    # VMs of interrupted operations first, in the order the state names them.
+    order = sorted(vms, key=lambda k: not vms[k].pending)
     found: list[UnownedAddress] = []
-    seen: set[tuple[str, bool]] = set()
-    for inputs in (p.get("inputs") or {} for p in state.pending_of_type(SECONDARY_IP_SET)):
-        instance_id, ipv6 = str(inputs.get("instance_id")), bool(inputs.get("ipv6"))
-        named = {_norm(a) for a in inputs.get("private_ips") or ()}
-        if (instance_id, ipv6) in seen:
+    for instance_id, ipv6 in order:
+        vm = vms[(instance_id, ipv6)]
+        if sealed := [s.urn for s in vm.sets if s.owned is None]:
+            # Without the owned list every address of the VM would look unowned.
+            why = (
+                f"{sealed[0]} keeps its addresses on VM {instance_id} as a secret, "
+                "encrypted in this export"
+            )
+            if vm.pending:
+                raise StateError(f"{why}: export again with `pulumi stack export --show-secrets`")
+            skipped.append(
+                f"{why}: its VM was not scanned (export with `pulumi stack export "
+                "--show-secrets` to scan it)"
+            )
             continue
-        seen.add((instance_id, ipv6))
-        region = inputs.get("region") or None
-        settings = _resolved(state, partial(cfg.resolve_baidu, state.config, env, region=region))
+        settings = _resolved(state, partial(cfg.resolve_baidu, state.config, env, region=vm.region))
         client = BccClient.from_settings(settings)
         try:
             instance = client.get_instance(instance_id)
@@ -219,13 +266,52 @@ def _unowned_addresses(state: StackState, env: Mapping[str, str]) -> list[Unowne
             continue  # the VM is gone, and its addresses with it
         finally:
             client.close()
-        mine = owned.get((instance_id, ipv6), set())
-        for address in instance.secondary_addresses(ipv6=ipv6):
-            if _norm(address) not in mine:
-                found.append(
-                    UnownedAddress(instance_id, _norm(address), ipv6, _norm(address) in named)
-                )
+        mine = {a for s in vm.sets for a in s.owned or ()}
+        named: set[str] = set()
+        for _urn, inputs in vm.pending:
+            asked = inputs.get("private_ips")
+            if isinstance(asked, list):
+                named.update(_norm(a) for a in asked if isinstance(a, str))
+        unowned = [
+            a
+            for a in dict.fromkeys(_norm(x) for x in instance.secondary_addresses(ipv6=ipv6))
+            if a not in mine
+        ]
+        advice = _advice(vm, unowned)
+        found.extend(
+            UnownedAddress(instance_id, a, ipv6, a in named, bool(vm.pending), advice)
+            for a in unowned
+        )
     return found
+
+
+def _advice(vm: _Vm, unowned: list[str]) -> str:
+    """How to adopt a VM's unowned addresses: the set to give them to (the interrupted
+    one, else the only set of the stack on the VM) with its own addresses and these,
+    as an update of an existing set or the create of an interrupted one."""
+    by_urn = {s.urn: s for s in vm.sets}
+    target = next((urn for urn, _inputs in vm.pending), None)
+    if target is None and len(vm.sets) == 1:
+        target = vm.sets[0].urn
+    if target is None:
+        listed = ", ".join(f'"{a}"' for a in unowned)
+        return (
+            "give them to the SecondaryIpSet that should own them: SecondaryIpSet(..., "
+            f"private_ips=[<its own addresses>, {listed}], adopt=True)"
+        )
+    existing = by_urn.get(target)
+    own = list(existing.owned or ()) if existing else []
+    by_count = existing.by_count if existing else False
+    for urn, inputs in vm.pending:  # what the interrupted operation's program said
+        if urn == target:
+            by_count = inputs.get("count") is not None and inputs.get("private_ips") is None
+    addresses = list(dict.fromkeys(own + unowned))
+    listed = ", ".join(f'"{a}"' for a in addresses)
+    instead = " in place of count" if by_count else ""
+    return (
+        f'SecondaryIpSet("{target.split("::")[-1]}", ..., private_ips=[{listed}], '
+        f"adopt=True){instead}, then `pulumi up`"
+    )
 
 
 def _norm(address: str) -> str:
@@ -258,22 +344,27 @@ def report(state: StackState, found: Findings, state_arg: str, out: TextIO) -> N
             f"python -m pulumi_batchip orphans --state {state_arg} --release\n"
         )
     for a in found.addresses:
-        why = (
-            "named by the interrupted operation"
-            if a.named
-            else "maybe the interrupted operation's, maybe another stack's or made by hand"
-        )
+        if a.named:
+            why = "named by the interrupted operation"
+        elif a.interrupted:
+            why = "maybe the interrupted operation's, maybe another stack's or made by hand"
+        else:
+            why = (
+                "maybe left by an earlier interrupted `pulumi up`, maybe another stack's or "
+                "made by hand: BCC does not say whose"
+            )
         out.write(
             f"secondary IP {a.address} on {a.instance_id}: owned by no SecondaryIpSet of "
-            f'{where} ({why}). Adopt: SecondaryIpSet(..., private_ips=["{a.address}"], '
-            f"adopt=True); release: by hand (BCC marks no owner, so this command never "
-            f"removes secondary IPs)\n"
+            f"{where} ({why}). Adopt: {a.advice}; release: by hand (BCC marks no owner, "
+            f"so this command never removes secondary IPs)\n"
         )
+    for note in found.skipped:
+        out.write(f"not scanned: {note}\n")
     batches = len({o.batch_id for o in found.eips})
     out.write(
         f"orphans of {where}: {len(found.eips)} EIP(s) in {batches} batch(es) "
         f"(releasable with --release); {len(found.addresses)} secondary IP(s) that no set "
-        f"owns on VMs of interrupted operations (listed only)\n"
+        f"owns on the VMs of this stack's sets and interrupted operations (listed only)\n"
     )
 
 

@@ -6,7 +6,6 @@ import ipaddress
 import re
 import threading
 import time
-import uuid
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
@@ -28,9 +27,14 @@ from ._provider import (
     coerce_int,
     contains_unknown,
     is_unknown,
-    progress,
 )
+from .baidu import attribution, secrecy
 from .baidu.bcc import BccClient, Instance, canonical_address
+from .baidu.rollback import error_text as _error_text
+from .baidu.rollback import listed as _listed
+from .baidu.rollback import roll_back as _roll_back
+from .baidu.rollback import token as _token
+from .baidu.secrecy import HIDDEN_FLAG, hidden, named, progress
 from .errors import (
     AuthError,
     BatchIpError,
@@ -53,7 +57,7 @@ REBOOT_START_GRACE_SECONDS = 15.0
 # a Pulumi-reserved one (those start with "__"). Bump it, and teach migrate_state the
 # step, whenever an output is added, renamed or changes meaning.
 SCHEMA_KEY = "schema_version"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Defaults of the boolean inputs: check_inputs gives them to new inputs and
 # migrate_state to old state that lacks them.
 FLAG_DEFAULTS: Mapping[str, bool] = {"ipv6": False, "reboot": False, "adopt": False}
@@ -65,12 +69,10 @@ REGION_PATTERN = re.compile(r"[A-Za-z0-9-]{1,32}")  # bj, gz, su, hkg, fwh, ... 
 MAX_ADDRESS_TEXT = 64  # the longest IPv6 spelling is 45 characters
 MAX_ADDRESSES = 256  # per set; BCC holds far fewer per NIC (40 at most on an ENI)
 MAX_FAILURES_PER_PROPERTY = 10
-# Every message built from user input quotes it in at most this many characters, and
-# lists at most this many addresses (as many as an ENI can hold): errors travel in
-# gRPC metadata, which is limited to a few KiB.
+# Every message built from user input quotes it in at most this many characters (and
+# lists at most rollback.MAX_LISTED addresses): errors travel in gRPC metadata, which
+# is limited to a few KiB.
 MAX_QUOTED = 80
-MAX_LISTED = 40  # the progress line on stderr names every address, however many
-MAX_NESTED_ERROR = 600
 
 
 def _normalize(address: str) -> str:
@@ -88,19 +90,6 @@ def _brief(value: object, limit: int = MAX_QUOTED) -> str:
         return text
     size = f"{len(value)} characters" if isinstance(value, str) else f"{len(text)} characters"
     return f"{text[:limit]}... ({size})"
-
-
-def _listed(addresses: Sequence[str]) -> str:
-    shown = ", ".join(addresses[:MAX_LISTED])
-    more = len(addresses) - MAX_LISTED
-    return f"{shown} and {more} more" if more > 0 else shown
-
-
-def _error_text(exc: BaseException) -> str:
-    text = str(exc)
-    if len(text) <= MAX_NESTED_ERROR:
-        return text
-    return f"{text[:MAX_NESTED_ERROR]}... ({len(text)} characters)"
 
 
 def _instance_id_problem(value: object) -> str | None:
@@ -162,7 +151,9 @@ class _Claims:
 CLAIMS = _Claims()
 
 
-def _check_address_list(value: object, ipv6: object, failures: Failures) -> list[Any] | None:
+def _check_address_list(
+    value: object, ipv6: object, failures: Failures, secret: bool = False
+) -> list[Any] | None:
     if not isinstance(value, list):
         failures.add("private_ips", "must be a list of IP address strings")
         return None
@@ -177,6 +168,10 @@ def _check_address_list(value: object, ipv6: object, failures: Failures) -> list
     normalized: list[Any] = []
     seen: set[str] = set()
     problems: list[str] = []
+
+    def quoted(item: str) -> str:
+        return "" if secret else f" {_brief(item)}"  # a secret item is never quoted
+
     for i, item in enumerate(value):
         if is_unknown(item):
             normalized.append(item)
@@ -185,11 +180,11 @@ def _check_address_list(value: object, ipv6: object, failures: Failures) -> list
             problems.append(f"item {i} must be a string, not {type(item).__name__}")
             continue
         if problem := _address_problem(item.strip(), ipv6):
-            problems.append(f"item {i} {_brief(item)} {problem}")
+            problems.append(f"item {i}{quoted(item)} {problem}")
             continue
         address = _normalize(item.strip())
         if address in seen:
-            problems.append(f"item {i} {_brief(item)} is a duplicate")
+            problems.append(f"item {i}{quoted(item)} is a duplicate")
             continue
         seen.add(address)
         normalized.append(address)
@@ -248,7 +243,8 @@ def check_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], Failures]:
         if is_unknown(private_ips):
             inputs["private_ips"] = private_ips
         else:
-            checked = _check_address_list(private_ips, ipv6, failures)
+            hide = news.get(HIDDEN_FLAG) is True
+            checked = _check_address_list(private_ips, ipv6, failures, hide)
             if checked is not None:
                 inputs["private_ips"] = checked
     elif is_unknown(count):
@@ -265,6 +261,11 @@ def check_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], Failures]:
         failures.add("adopt", "needs explicit private_ips: only named addresses can be claimed")
     if inputs["adopt"] is False:
         del inputs["adopt"]  # the default: keeps the inputs of existing stacks unchanged
+    secret = news.get(HIDDEN_FLAG)
+    if secret is not None and not is_unknown(secret) and not isinstance(secret, bool):
+        failures.add(HIDDEN_FLAG, "must be true or false")
+    elif secret is not None and secret is not False:
+        inputs[HIDDEN_FLAG] = secret  # like adopt: absent when False
     return inputs, failures
 
 
@@ -276,6 +277,7 @@ class _Desired:
     region: str | None
     private_ips: tuple[str, ...] | None
     count: int | None
+    secret: bool = False  # private_ips was a secret input (secrecy.py)
 
     @classmethod
     def from_props(cls, props: Mapping[str, Any]) -> _Desired:
@@ -288,6 +290,7 @@ class _Desired:
             region=props.get("region") or None,
             private_ips=tuple(canonical_address(str(a)) for a in ips) if ips is not None else None,
             count=coerce_int(count) if count is not None else None,
+            secret=props.get(HIDDEN_FLAG) is True,
         )
 
 
@@ -302,6 +305,8 @@ def _outputs(desired: _Desired, region: str, owned: Sequence[str]) -> dict[str, 
     }
     if desired.count is not None:
         outs["count"] = desired.count
+    if desired.secret:
+        outs[HIDDEN_FLAG] = True
     return outs
 
 
@@ -312,8 +317,9 @@ def migrate_state(state: Mapping[str, Any], default_region: str | None = None) -
     and ``region`` and wrote addresses as it got them. The flags get check's defaults
     (FLAG_DEFAULTS), except that a set whose addresses are IPv6 is an IPv6 set; a
     missing region is the configured one, which is what that code used; addresses
-    get their canonical spelling; ``count`` an int. A newer layout than this code
-    knows is refused rather than guessed at."""
+    get their canonical spelling; ``count`` an int. Version 1 had no
+    ``secret_addresses``: its sets are not secret (the output is kept only when
+    true). A newer layout than this code knows is refused rather than guessed at."""
     raw_version = state.get(SCHEMA_KEY)
     version = 0 if raw_version is None else coerce_int(raw_version)
     if version is None or not 0 <= version <= SCHEMA_VERSION:
@@ -345,6 +351,8 @@ def migrate_state(state: Mapping[str, Any], default_region: str | None = None) -
             del migrated["count"]
         else:
             migrated["count"] = count
+    if migrated.get(HIDDEN_FLAG) is not True:
+        migrated.pop(HIDDEN_FLAG, None)
     migrated[SCHEMA_KEY] = SCHEMA_VERSION
     return migrated
 
@@ -358,6 +366,12 @@ def parse_import_id(id_: object) -> tuple[str, list[str]]:
     instance_id, sep, rest = id_.partition("/")
     if not sep or not instance_id or not rest:
         raise BatchIpError(f"SecondaryIpSet id {_brief(id_)} {shape}")
+    if secrecy.is_opaque(rest):
+        raise BatchIpError(
+            f"SecondaryIpSet id {_brief(id_)} is the id of a set whose private_ips are "
+            "secret and names no address: to read or import addresses, give an id that "
+            f"{shape}"
+        )
     if problem := _instance_id_problem(instance_id):
         raise BatchIpError(f"SecondaryIpSet id {_brief(id_)}: the instance id {problem}")
     texts = [a.strip() for a in rest.split(",") if a.strip()]
@@ -384,82 +398,6 @@ def _outcome_unknown(exc: BatchIpError) -> bool:
     a throttle after the last retry leaves it open."""
     definite = (ClientError, AuthError, NotFoundError, ValidationError, ConfigError)
     return not isinstance(exc, definite)
-
-
-@attrs.frozen
-class _RollBack:
-    """What removing addresses again achieved, as far as it could be verified."""
-
-    removed: tuple[str, ...]
-    remaining: tuple[str, ...]  # still on the NIC, or not known to be gone (verified False)
-    verified: bool  # remaining was read back from the NIC (or the delete was answered)
-    problem: str = ""  # why not all were removed
-
-    def describe(self, instance_id: str, ipv6: bool) -> str:
-        if not self.remaining:
-            return f"removed again ({_listed(self.removed)}): none of them is left on the VM"
-        parts = []
-        which = "them"
-        if self.removed:
-            parts.append(f"removed again: {_listed(self.removed)}")
-            which = "the others"
-        if self.verified:
-            parts.append(
-                f"removing {which} again failed ({self.problem}); still on VM {instance_id} "
-                f"(read back from its NIC): {_listed(self.remaining)}"
-            )
-        else:
-            parts.append(
-                f"removing {which} again failed and the VM could not be read back "
-                f"({self.problem}): assume these are still on VM {instance_id}: "
-                f"{_listed(self.remaining)}"
-            )
-        named = repr(list(self.remaining)) if len(self.remaining) <= 8 else "[the addresses above]"
-        family = ", ipv6=True" if ipv6 else ""
-        parts.append(
-            "they belong to no resource in any Pulumi state (`pulumi refresh` cannot find "
-            "them): remove them by hand (BCC batchDelIp), or claim them with "
-            f"SecondaryIpSet(..., instance_id={instance_id!r}, private_ips={named}{family}, "
-            "adopt=True); then run `pulumi up` again"
-        )
-        return "; ".join(parts)
-
-
-def _roll_back(
-    client: BccClient,
-    instance_id: str,
-    ipv6: bool,
-    addresses: Sequence[str],
-    spelled: Sequence[str] | None = None,
-) -> _RollBack:
-    """batchDelIp of ``addresses`` (canonical; sent as ``spelled``, the cloud's
-    spelling, when given); when that fails, read the NIC to see what is left and try
-    once more with what is left, as the cloud spells it."""
-    left = list(addresses)
-    sent = list(spelled) if spelled is not None else list(addresses)
-    problem = ""
-    for _attempt in range(2):
-        try:
-            client.batch_del_ip(instance_id, sent, client_token=_token())
-        except BatchIpError as exc:
-            problem = _error_text(exc)
-        else:
-            return _RollBack(tuple(addresses), (), True)
-        try:
-            instance = client.get_instance(instance_id)
-        except NotFoundError:
-            return _RollBack(tuple(addresses), (), True)  # the VM is gone, with them
-        except BatchIpError as read_exc:
-            removed = tuple(a for a in addresses if a not in left)
-            problem = f"{problem}; reading the NIC: {_error_text(read_exc)}"
-            return _RollBack(removed, tuple(left), False, problem)
-        present = set(instance.secondary_addresses(ipv6=ipv6))
-        left = [a for a in left if a in present]
-        if not left:
-            return _RollBack(tuple(addresses), (), True)
-        sent = instance.cloud_text(left, ipv6=ipv6)
-    removed = tuple(a for a in addresses if a not in left)
-    return _RollBack(removed, tuple(left), True, problem)
 
 
 class SecondaryIpSetProvider(BatchIpProvider):
@@ -507,6 +445,8 @@ class SecondaryIpSetProvider(BatchIpProvider):
         changed = list(replaces)
         if news.get("reboot", FLAG_DEFAULTS["reboot"]) != olds["reboot"]:
             changed.append("reboot")
+        if news.get(HIDDEN_FLAG, False) != olds.get(HIDDEN_FLAG, False):
+            changed.append(HIDDEN_FLAG)  # recorded in place; the id keeps its form
         if self._address_set_changes(olds, news):
             changed.append("private_ips" if news.get("private_ips") is not None else "count")
 
@@ -542,6 +482,10 @@ class SecondaryIpSetProvider(BatchIpProvider):
 
     # -- create ---------------------------------------------------------------------
     def create(self, props: dict[str, Any]) -> CreateResult:
+        with hidden(props.get(HIDDEN_FLAG) is True):
+            return self._create(props)
+
+    def _create(self, props: dict[str, Any]) -> CreateResult:
         desired = _Desired.from_props(props)
         client, region = self._client(desired.region)
         with self.lock_for(desired.instance_id):
@@ -551,22 +495,24 @@ class SecondaryIpSetProvider(BatchIpProvider):
             before = instance.secondary_addresses(ipv6=desired.ipv6)
             claimed: list[str] = []
             wanted = desired.private_ips
-            if props.get("adopt") and wanted is not None:
+            adopt = props.get("adopt") is True
+            if adopt and wanted is not None:
                 # Addresses already on the NIC are claimed as they are; the rest added.
-                present = set(before)
-                claimed = [a for a in wanted if a in present]
-                wanted = tuple(a for a in wanted if a not in present)
-                if claimed:
-                    progress(
-                        f"SecondaryIpSet on {desired.instance_id}: claimed {', '.join(claimed)}"
-                    )
+                claimed = _adoptable(desired.instance_id, None, wanted, before)
+                wanted = tuple(a for a in wanted if a not in claimed)
             added: list[str] = []
             if wanted or desired.count:
-                added = self._add(client, desired, wanted or None, before)
+                added = self._add(
+                    client, desired, wanted or None, before, creating=True, adopt=adopt
+                )
             if desired.reboot and added:
                 self._reboot_and_wait(client, desired.instance_id)
         owned = _in_order(claimed + added, desired.private_ips) if claimed else added
-        id_ = f"{desired.instance_id}/{','.join(owned)}"
+        # The id is never secret in Pulumi: a secret set's names no address.
+        if desired.secret:
+            id_ = secrecy.opaque_id(desired.instance_id)
+        else:
+            id_ = f"{desired.instance_id}/{','.join(owned)}"
         CLAIMS.claim(desired.instance_id, id_, owned)
         return CreateResult(id_, _outputs(desired, region, owned))
 
@@ -576,6 +522,9 @@ class SecondaryIpSetProvider(BatchIpProvider):
         desired: _Desired,
         private_ips: Sequence[str] | None,
         before: Collection[str],
+        *,
+        creating: bool,
+        adopt: bool = False,
     ) -> list[str]:
         """One batchAddIp; the addresses reach the user's terminal at once, so an
         interrupted `pulumi up` still leaves them named in its output.
@@ -596,27 +545,34 @@ class SecondaryIpSetProvider(BatchIpProvider):
         except BatchIpError as exc:
             hint = ""
             if isinstance(exc, CloudApiError) and code_is(exc.code, "PrivateIpInUseException"):
-                hint = (
-                    ". If the address was left on the VM by an interrupted `pulumi up` "
-                    "(or you want this set to own what is already there), set adopt=True "
-                    "to claim it; `python -m pulumi_batchip orphans` lists what an "
-                    "interrupted create left behind."
-                )
+                hint = _in_use_hint(desired.instance_id, creating=creating, adopt=adopt)
             if not _outcome_unknown(exc):
                 if hint:
                     raise BatchIpError(f"{exc}{hint}") from exc
                 raise
             raise SecondaryIpSetProvider._undo_unanswered_add(
-                client, desired, private_ips, before, exc
+                client, desired, private_ips, before, exc, creating=creating
             ) from exc
         added = [canonical_address(a) for a in added]
         if not added and private_ips is None:
             # An answer without privateIps (the BCC docs promise no body): what appeared
-            # on the NIC since the snapshot taken under this VM's lock is what it added.
+            # on the NIC since the snapshot taken under this VM's lock is what it added,
+            # unless another writer added or removed some meanwhile (attribution.py).
             after = client.get_instance(desired.instance_id)
-            known = set(before)
-            added = [a for a in after.secondary_addresses(ipv6=desired.ipv6) if a not in known]
-        progress(f"SecondaryIpSet on {desired.instance_id}: added {', '.join(added)}")
+            found = attribution.attribute(
+                before,
+                after.secondary_addresses(ipv6=desired.ipv6),
+                private_ips=None,
+                count=desired.count,
+            )
+            if found.unclear:
+                raise BatchIpError(
+                    attribution.unclear_after_success(
+                        desired.instance_id, found, desired.ipv6, creating, _listed
+                    )
+                )
+            added = list(found.ours)
+        progress(f"SecondaryIpSet on {desired.instance_id}: added {named(added)}")
         return added
 
     @staticmethod
@@ -626,15 +582,17 @@ class SecondaryIpSetProvider(BatchIpProvider):
         private_ips: Sequence[str] | None,
         before: Collection[str],
         exc: BatchIpError,
+        *,
+        creating: bool,
     ) -> BatchIpError:
         """After a batchAddIp without a definite answer: find what it added, remove it
         again and describe the outcome truthfully (the caller raises it).
 
         Only our own sets are kept out of the way, by the VM's lock this runs under.
-        Anyone else adding to the NIC at the same moment (the console, another tool,
-        another stack) is indistinguishable from this call: with ``count`` such an
-        address is taken for ours and removed too; with explicit addresses only the
-        ones we asked for are considered."""
+        Anyone else may add to the NIC at the same moment (the console, another tool,
+        another stack), so no more than asked for is taken for ours (attribution.py):
+        with explicit addresses only those; with ``count`` N the new ones only when
+        exactly N appeared, else none is removed and the error lists them all."""
         instance_id, ipv6 = desired.instance_id, desired.ipv6
         failed = f"{_error_text(exc)}. The call may still have acted"
         try:
@@ -650,11 +608,19 @@ class SecondaryIpSetProvider(BatchIpProvider):
             )
             progress(f"SecondaryIpSet on {instance_id}: {message}")
             return BatchIpError(message)
-        known = set(before)
-        appeared = [a for a in after.secondary_addresses(ipv6=ipv6) if a not in known]
-        if private_ips is not None:
-            asked = set(private_ips)
-            appeared = [a for a in appeared if a in asked]
+        found = attribution.attribute(
+            before,
+            after.secondary_addresses(ipv6=ipv6),
+            private_ips=private_ips,
+            count=None if private_ips is not None else desired.count,
+        )
+        if found.unclear and found.appeared:
+            message = attribution.unclear_after_no_answer(
+                instance_id, found, ipv6, creating, _listed
+            )
+            progress(f"SecondaryIpSet on {instance_id}: {message}")
+            return BatchIpError(f"{failed}. {message}")
+        appeared = list(found.ours)
         if not appeared:
             return BatchIpError(
                 f"{failed}, but VM {instance_id}'s NIC, read again, shows no address it "
@@ -662,7 +628,7 @@ class SecondaryIpSetProvider(BatchIpProvider):
             )
         progress(
             f"SecondaryIpSet on {instance_id}: batchAddIp got no answer but added "
-            f"{', '.join(appeared)}; removing them again"
+            f"{named(appeared)}; removing them again"
         )
         outcome = _roll_back(
             client, instance_id, ipv6, appeared, after.cloud_text(appeared, ipv6=ipv6)
@@ -670,7 +636,7 @@ class SecondaryIpSetProvider(BatchIpProvider):
         if outcome.remaining:
             progress(
                 f"SecondaryIpSet on {instance_id}: LEFT ON THE VM, in no state: "
-                f"{', '.join(outcome.remaining)}"
+                f"{named(outcome.remaining)}"
             )
         then = "" if outcome.remaining else ". Run `pulumi up` again"
         return BatchIpError(
@@ -680,6 +646,10 @@ class SecondaryIpSetProvider(BatchIpProvider):
 
     # -- read -----------------------------------------------------------------------
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        with hidden(props.get(HIDDEN_FLAG) is True):
+            return self._read(id_, props)
+
+    def _read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         imported = "private_ips" not in props or "instance_id" not in props
         if imported:
             instance_id, owned = parse_import_id(id_)
@@ -712,6 +682,10 @@ class SecondaryIpSetProvider(BatchIpProvider):
 
     # -- update ---------------------------------------------------------------------
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        with hidden(olds.get(HIDDEN_FLAG) is True or news.get(HIDDEN_FLAG) is True):
+            return self._update(id_, olds, news)
+
+    def _update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         olds = self._migrated(olds)
         desired = _Desired.from_props(news)
         client, region = self._client(desired.region)
@@ -721,18 +695,31 @@ class SecondaryIpSetProvider(BatchIpProvider):
             present = set(before)
             owned = [a for a in olds["private_ips"] if a in present]
             keep, to_delete, add_ips, add_count = _plan(owned, desired)
+            adopt = news.get("adopt") is True
+            claimed: list[str] = []
+            if adopt and add_ips:
+                # Wanted addresses already on the NIC that this set does not own (left
+                # by an interrupted `pulumi up`, or made by hand): claimed as they are.
+                claimed = _adoptable(desired.instance_id, id_, add_ips, before)
+                add_ips = [a for a in add_ips if a not in claimed]
 
             added: list[str] = []
             if add_ips or add_count:
                 added = self._add(
-                    client, attrs.evolve(desired, count=add_count), add_ips or None, before
+                    client,
+                    attrs.evolve(desired, count=add_count),
+                    add_ips or None,
+                    before,
+                    creating=False,
+                    adopt=adopt,
                 )
             if to_delete:
                 self._delete_or_roll_back(client, desired, instance, to_delete, added)
             if desired.reboot and (added or to_delete):
                 self._reboot_and_wait(client, desired.instance_id)
-        CLAIMS.claim(desired.instance_id, id_, keep + added)
-        return UpdateResult(_outputs(desired, region, keep + added))
+        owned = keep + claimed + added
+        CLAIMS.claim(desired.instance_id, id_, owned)
+        return UpdateResult(_outputs(desired, region, owned))
 
     @staticmethod
     def _delete_or_roll_back(
@@ -763,7 +750,7 @@ class SecondaryIpSetProvider(BatchIpProvider):
             if gone:
                 progress(
                     f"SecondaryIpSet on {instance_id}: batchDelIp got no answer, but "
-                    f"{', '.join(to_delete)} are gone from the NIC: it went through"
+                    f"{named(to_delete)} are gone from the NIC: it went through"
                 )
                 return
         old_set = (
@@ -784,7 +771,7 @@ class SecondaryIpSetProvider(BatchIpProvider):
             ) from failure
         progress(
             f"SecondaryIpSet on {instance_id}: LEFT ON THE VM, in no state: "
-            f"{', '.join(outcome.remaining)}"
+            f"{named(outcome.remaining)}"
         )
         raise BatchIpError(
             f"{_error_text(failure)}; rolling back the addresses just added "
@@ -793,6 +780,10 @@ class SecondaryIpSetProvider(BatchIpProvider):
 
     # -- delete ---------------------------------------------------------------------
     def delete(self, id_: str, props: dict[str, Any]) -> None:
+        with hidden(props.get(HIDDEN_FLAG) is True):
+            self._delete(id_, props)
+
+    def _delete(self, id_: str, props: dict[str, Any]) -> None:
         if "instance_id" in props:
             state = self._migrated(props)
             desired = _Desired.from_props(state)
@@ -812,7 +803,7 @@ class SecondaryIpSetProvider(BatchIpProvider):
                 others = CLAIMS.by_others(desired.instance_id, id_)
                 if shielded := [a for a in owned if a in present and a in others]:
                     progress(
-                        f"SecondaryIpSet {id_}: not deleting {', '.join(shielded)}: another "
+                        f"SecondaryIpSet {id_}: not deleting {named(shielded)}: another "
                         "set now owns it (it was removed from this set behind its back)"
                     )
                 to_delete = [a for a in owned if a in present and a not in others]
@@ -899,17 +890,61 @@ def _plan(owned: list[str], desired: _Desired) -> tuple[list[str], list[str], li
     return owned[:count], owned[count:], [], 0
 
 
+def _adoptable(
+    instance_id: str, set_id: str | None, wanted: Sequence[str], before: Collection[str]
+) -> list[str]:
+    """The wanted addresses already on the NIC (``before``), for ``adopt=True`` to
+    claim. None may be one that another set of this provider process owns (CLAIMS):
+    that is refused before anything changes."""
+    present = set(before)
+    on_nic = [a for a in wanted if a in present]
+    if not on_nic:
+        return []
+    theirs = CLAIMS.by_others(instance_id, set_id or "")
+    if taken := [a for a in on_nic if a in theirs]:
+        raise BatchIpError(
+            f"adopt=True cannot claim {_listed(taken)} on VM {instance_id}: another "
+            "SecondaryIpSet of this deployment owns "
+            f"{'it' if len(taken) == 1 else 'them'}, and adopt=True claims only addresses "
+            "no other set owns. Nothing was changed; remove "
+            f"{'it' if len(taken) == 1 else 'them'} from this set's private_ips, or from "
+            "the other set first"
+        )
+    progress(f"SecondaryIpSet on {instance_id}: claimed {named(on_nic)}")
+    return on_nic
+
+
+def _in_use_hint(instance_id: str, *, creating: bool, adopt: bool) -> str:
+    """What to do about PrivateIpInUseException from batchAddIp."""
+    if adopt:
+        return (
+            f". adopt=True claims only secondary addresses of VM {instance_id}'s NIC, and "
+            "the NIC did not hold this one when read just before the call: another NIC "
+            "(or this NIC's primary address) holds it"
+        )
+    if creating:
+        return (
+            ". If the address was left on the VM by an interrupted `pulumi up` "
+            "(or you want this set to own what is already there), set adopt=True "
+            "to claim it; `python -m pulumi_batchip orphans` lists what an "
+            "interrupted `pulumi up` left behind."
+        )
+    return (
+        ". If the address is already on the VM, left by an interrupted `pulumi up` (or "
+        "you want this set to own what is already there), set adopt=True on this set, "
+        "keeping these private_ips, and run `pulumi up` again: the update then claims "
+        "the addresses already on the NIC instead of adding them; "
+        "`python -m pulumi_batchip orphans` lists what an interrupted `pulumi up` left "
+        "behind."
+    )
+
+
 def _in_order(addresses: list[str], wanted: Sequence[str] | None) -> list[str]:
     """Explicit addresses keep the order the user gave; allocated ones BCC's order."""
     if wanted is None:
         return addresses
     rank = {a: n for n, a in enumerate(wanted)}
     return sorted(addresses, key=lambda a: rank.get(a, len(rank)))
-
-
-def _token() -> str:
-    # One token per operation, reused by every retry of that call (docs/design.md §3).
-    return str(uuid.uuid4())
 
 
 class SecondaryIpSet(Resource, module="batchip", name="SecondaryIpSet"):
@@ -921,7 +956,7 @@ class SecondaryIpSet(Resource, module="batchip", name="SecondaryIpSet"):
     changing ``instance_id``, ``ipv6`` or ``region`` replaces it.
 
     Outputs in state: the inputs as applied, plus ``schema_version``, the version of
-    this resource's state layout (now 1; seen in ``pulumi stack export`` and the CLI's
+    this resource's state layout (now 2; seen in ``pulumi stack export`` and the CLI's
     diff display, not an attribute of this class). It lets newer releases read state
     written by older ones (state without it is version 0: missing ``ipv6``,
     ``reboot``, ``region`` get their defaults); a release refuses state from a newer
@@ -931,7 +966,14 @@ class SecondaryIpSet(Resource, module="batchip", name="SecondaryIpSet"):
 
     A ``batchAddIp`` that ends without an answer (every retry lost, or 5xx) is
     checked against the NIC as it was just before: what it added is removed again and
-    the error says so, or names exactly what is left on which VM.
+    the error says so, or names exactly what is left on which VM. It never takes
+    more than it asked for: if another writer added to the NIC meanwhile and a
+    ``count`` add cannot be told apart, nothing is removed or claimed and the error
+    lists what appeared.
+
+    A secret ``private_ips`` (``pulumi.Output.secret([...])``) stays secret: the id
+    is ``<instance_id>/secret-<random hex>`` instead of naming the addresses, and
+    progress lines and errors give counts instead of addresses.
     """
 
     instance_id: pulumi.Output[str]
@@ -961,7 +1003,9 @@ class SecondaryIpSet(Resource, module="batchip", name="SecondaryIpSet"):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """``adopt=True`` (with ``private_ips``): addresses already on the NIC are
-        claimed instead of added, the missing ones added. It acts on create only."""
+        claimed instead of added, the missing ones added, on create and on update
+        (addresses the set does not own yet), except one another set of the same
+        deployment owns. Changing only ``adopt`` changes nothing."""
         props = {
             "instance_id": instance_id,
             "private_ips": private_ips,
@@ -970,6 +1014,8 @@ class SecondaryIpSet(Resource, module="batchip", name="SecondaryIpSet"):
             "reboot": reboot,
             "region": region,
             "adopt": adopt or None,
+            # The provider gets secret inputs unwrapped: tell it private_ips was secret.
+            HIDDEN_FLAG: secrecy.secret_flag(private_ips),
         }
         super().__init__(SecondaryIpSetProvider(), resource_name, props, opts)
 

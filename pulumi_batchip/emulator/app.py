@@ -27,7 +27,7 @@ from .config import DEFAULT_HW_CREDENTIALS as DEFAULT_HW_CREDENTIALS
 from .config import DEFAULT_HW_PROJECT_ID as DEFAULT_HW_PROJECT_ID
 from .config import MAX_BODY_BYTES as MAX_BODY_BYTES
 from .config import EmulatorConfig as EmulatorConfig
-from .faults import JOB_ACTIONS, FaultBook, FaultRule, FaultRuleError
+from .faults import HANDLER_ACTIONS, FaultBook, FaultRule, FaultRuleError
 
 # Set in the WSGI environ of a request whose body was refused as too large: nothing may
 # read that body afterwards (the request log included).
@@ -57,7 +57,7 @@ class Call:
     request: Request
     params: Mapping[str, str]
     request_id: str
-    fault: FaultRule | None  # a job fault (job_fail / job_hang) for the handler to apply
+    fault: FaultRule | None  # job_fail / job_hang / empty: for the handler to apply
     raw_path: str
     raw_query: str
     body: bytes
@@ -249,7 +249,7 @@ class EmulatorApp:
                 _drop(request)
             if fault.action == "delay":
                 time.sleep(fault.seconds)
-            if fault.action in JOB_ACTIONS:
+            if fault.action in HANDLER_ACTIONS:  # job_fail, job_hang, empty
                 call = attrs.evolve(call, fault=fault)
 
         try:

@@ -58,6 +58,10 @@ Choices where the documentation is silent or unconfirmed:
   body is looked at. The EIP permission table ("EIP Tags") marks every tag API as not
   supporting enterprise-project authorization, so rights granted only through an
   enterprise project end there.
+- The ``empty`` fault (``ListPublicips``, ``ListPublicipsByTags``): the query is
+  checked as usual, then answered 200 with an empty list and ``total_count`` 0, as the
+  EIP API Reference ("Precautions for API Permissions") says a caller without enough
+  rights is answered.
 - The tag action route serves ``BatchCreatePublicipTags`` and
   ``BatchDeletePublicipTags``; the body's ``action`` names the operation for the
   request log and fault rules (``Route.operation_from_body``). Its body is checked
@@ -95,6 +99,7 @@ from .eip import (
     JobFault,
     TagFilter,
 )
+from .faults import EMPTY_ACTION
 
 CODE_BAD_BODY = "EIP.7901"
 CODE_TENANT_MISMATCH = "VPC.0007"
@@ -593,6 +598,8 @@ class EipApi:
 
     def _list(self, call: Call) -> tuple[int, Any]:
         query = parse_list_query(call.request.args)
+        if _answers_empty(call):
+            return 200, {"publicips": []}
         return 200, {"publicips": self.state.list_page(**query)}
 
     def _refuse_tags(self, action: str) -> None:
@@ -610,6 +617,8 @@ class EipApi:
         found = self.state.by_tags(
             parse_tag_filters(body.get("tags")), name_contains=parse_name_match(body.get("matches"))
         )
+        if _answers_empty(call):
+            found = []
         if action == "count":
             return 200, {"total_count": len(found)}
         limit = _int(body, "limit", TAG_QUERY_LIMIT_MAX)
@@ -689,6 +698,12 @@ class EipApi:
             )
         )
         return 200, {"bandwidth": created}
+
+
+def _answers_empty(call: Call) -> bool:
+    """The ``empty`` fault: a valid query answered as Huawei answers a caller without
+    enough rights, HTTP 200 with an empty list (and ``total_count`` 0)."""
+    return call.fault is not None and call.fault.action == EMPTY_ACTION
 
 
 def _state_call(act: Callable[[], Any]) -> Any:

@@ -10,7 +10,9 @@ Actions: ``throttle``, ``error`` (``status``, ``code``, ``message``), ``reset`` 
 the connection before acting), ``lost_response`` (act, then drop the connection),
 ``delay`` (``seconds``, then act normally), ``job_fail`` (``created``: EIPs that exist
 when the job fails; ``job_status``: the word it ends with, ``FAIL``, ``FAILED`` or
-``ERROR``, else the emulator's ``job_fail_word``), ``job_hang`` (the job never finishes).
+``ERROR``, else the emulator's ``job_fail_word``), ``job_hang`` (the job never finishes),
+``empty`` (``ListPublicips`` / ``ListPublicipsByTags`` only: HTTP 200 with an empty
+list and a total of 0, as Huawei answers a caller without enough rights).
 
 Every field is checked when the rule is armed: counts are integers within
 0..``MAX_COUNT``, ``seconds`` a finite number within 0..``MAX_DELAY_SECONDS`` (600),
@@ -34,12 +36,27 @@ import attrs
 from .config import JOB_FAIL_WORDS, MAX_DELAY_SECONDS
 
 ACTIONS = frozenset(
-    {"throttle", "error", "reset", "lost_response", "delay", "job_fail", "job_hang"}
+    {"throttle", "error", "reset", "lost_response", "delay", "job_fail", "job_hang", "empty"}
 )
 # Actions the EIP job model carries out itself, instead of the HTTP layer; they only
 # mean something on the call that starts jobs.
 JOB_ACTIONS = frozenset({"job_fail", "job_hang"})
 JOB_OPERATION = "BatchCreatePublicips"
+# "A caller without enough rights gets HTTP 200 and an empty list from queries" (EIP API
+# Reference, "Precautions for API Permissions"): `empty` answers the list queries so.
+EMPTY_ACTION = "empty"
+EMPTY_OPERATIONS = frozenset({"ListPublicips", "ListPublicipsByTags"})
+# Actions the service's handler carries out (it finds the rule on ``Call.fault``).
+HANDLER_ACTIONS = JOB_ACTIONS | {EMPTY_ACTION}
+
+
+def applies(action: str, operation: str) -> bool:
+    """Whether a rule with ``action`` can fire on a call of ``operation``."""
+    if action in JOB_ACTIONS:
+        return operation == JOB_OPERATION
+    if action == EMPTY_ACTION:
+        return operation in EMPTY_OPERATIONS
+    return True
 
 
 # Counts (`times`, `after`, `created`) stay exact in every JSON parser (below 2**53).
@@ -120,6 +137,11 @@ class FaultRule:
             raise FaultRuleError("fault rule needs an 'operation' (an operation name or '*')")
         if action not in ACTIONS:
             raise FaultRuleError(f"fault rule 'action' must be one of {sorted(ACTIONS)}")
+        if action == EMPTY_ACTION and operation != "*" and operation not in EMPTY_OPERATIONS:
+            raise FaultRuleError(
+                f"an 'empty' rule applies to {' or '.join(sorted(EMPTY_OPERATIONS))} "
+                f"(or '*'), not {operation!r}"
+            )
         status = _integer(raw, "status", None, 100, 599)
         if action == "error" and (status is None or not 400 <= status <= 599):
             raise FaultRuleError("an 'error' rule needs a 'status' within 400..599")
@@ -186,7 +208,7 @@ class FaultBook:
             for rule in self._rules:
                 if rule.exhausted or rule.operation not in (operation, "*"):
                     continue
-                if rule.action in JOB_ACTIONS and operation != JOB_OPERATION:
+                if not applies(rule.action, operation):
                     continue
                 rule.seen += 1
                 if chosen is not None or rule.seen <= rule.after:

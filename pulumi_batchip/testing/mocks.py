@@ -21,6 +21,7 @@ from pulumi.runtime import rpc
 
 from .. import config as cfg
 from .._provider import CONFIG_KEYS, BatchIpProvider
+from ..baidu.secrecy import opaque_id
 from ..eip_batch import EipBatchProvider
 from ..eip_batch import _outputs as eip_outputs
 from ..huawei.eip import PublicIp
@@ -153,6 +154,8 @@ class BatchIpMocks(pulumi.runtime.Mocks):
             addresses = self._allocate(desired.instance_id, desired.ipv6, desired.count or 0)
         region = self._baidu_region(props)
         outs = secondary_outputs(desired, region, addresses)
+        if desired.secret:  # as the real provider: the id names no secret address
+            return opaque_id(desired.instance_id), outs
         return f"{desired.instance_id}/{','.join(addresses)}", outs
 
     def _allocate(self, instance_id: str, ipv6: bool, count: int) -> list[str]:

@@ -357,3 +357,122 @@ def test_orphans_on_an_export_without_secrets_says_how_to_read_them(
     assert HW_SK not in result.stderr
     stack.destroy()
     assert held(cloud) == (0, 0)
+
+
+GROWING = """
+import pulumi
+import pulumi_batchip as batchip
+
+cfg = pulumi.Config()
+ips = cfg.get_object("ips")
+app = batchip.SecondaryIpSet(
+    "app",
+    instance_id="i-DhjUXmSA",
+    count=None if ips else (cfg.get_int("count") or 3),
+    private_ips=ips,
+    reboot=cfg.get_bool("reboot") or False,
+    adopt=cfg.get_bool("adopt") or False,
+)
+pulumi.export("ips", app.private_ips)
+"""
+
+
+def on_vm(cloud: Admin) -> list[str]:
+    return list(cloud.state()["bcc"]["instances"]["i-DhjUXmSA"]["secondary"]["ipv4"])
+
+
+def advice(addresses: list[str]) -> str:
+    listed = ", ".join(f'"{a}"' for a in addresses)
+    return f'SecondaryIpSet("app", ..., private_ips=[{listed}], adopt=True) in place of count'
+
+
+def test_an_interrupted_count_increase_is_listed_then_adopted_by_update(
+    stack: Stack, cloud: Admin
+) -> None:
+    """`kill -9` during count 3 -> 6: `orphans` lists the 3 leftovers, and its advice,
+    followed as printed, makes the existing set own all 6 by an update."""
+    stack.write_program(GROWING)
+    stack.init()
+    stack.up()
+    three = list(stack.outputs()["ips"])
+    assert len(three) == 3
+    stack.config_set("count", "6")
+    stack.config_set("reboot", "true")
+    # The reboot after the add is where the kill lands: the 3 are added, in no state.
+    cloud.faults({"operation": "RebootInstance", "action": "delay", "seconds": 5, "times": 1})
+    printed = kill_mid_up(stack, cloud, lambda: held(cloud)[0] == 6)
+    cloud.clear_faults()
+    six = on_vm(cloud)
+    left = [a for a in six if a not in three]
+    assert len(left) == 3 and f"added {', '.join(left)}" in printed
+
+    found = orphans(stack)
+    assert found.returncode == 0, found.stderr
+    assert "interrupted: urn:pulumi:e2e::batchip-e2e::" in found.stdout
+    listed = [line for line in found.stdout.splitlines() if line.startswith("secondary IP ")]
+    assert [line.split()[2] for line in listed] == left
+    for line in listed:
+        assert "maybe the interrupted operation's" in line
+        assert f"Adopt: {advice(three + left)}, then `pulumi up`" in line
+    assert "3 secondary IP(s) that no set owns" in found.stdout
+
+    # Following the advice as printed: an update of the existing set claims the 3.
+    stack.config_set("ips", json.dumps(three + left))
+    stack.config_set("adopt", "true")
+    before = len(cloud.requests())
+    stack.up()
+    assert not [r for r in cloud.requests()[before:] if r["operation"] == "BatchAddIp"]
+    assert stack.outputs()["ips"] == three + left
+    assert on_vm(cloud) == six
+    again = orphans(stack)
+    assert "secondary IP " not in again.stdout and "0 secondary IP(s)" in again.stdout
+    stack.destroy()
+    assert held(cloud) == (0, 0)
+
+
+def test_leftovers_stay_findable_after_a_later_successful_update(
+    stack: Stack, cloud: Admin
+) -> None:
+    """Addresses left on a set's VM (as by an interrupted increase), then an `up` that
+    allocates fresh ones and leaves no pending operation: `orphans` still lists the
+    leftovers, saying it cannot tell whose they are, and its advice works."""
+    stack.write_program(GROWING)
+    stack.init()
+    stack.up()
+    three = list(stack.outputs()["ips"])
+    settings = BaiduSettings(Credentials(BCE_AK, BCE_SK), "bj", cloud.url)
+    client = BccClient.from_settings(settings)
+    try:
+        client.batch_add_ip("i-DhjUXmSA", client_token="left", count=3)
+    finally:
+        client.close()
+    left = [a for a in on_vm(cloud) if a not in three]
+    stack.config_set("count", "6")
+    stack.up()
+    six = list(stack.outputs()["ips"])
+    assert len(six) == 6 and not set(left) & set(six)
+    assert not stack.export()["deployment"].get("pending_operations")
+
+    found = orphans(stack)
+    assert found.returncode == 0, found.stderr
+    assert "interrupted:" not in found.stdout
+    listed = [line for line in found.stdout.splitlines() if line.startswith("secondary IP ")]
+    assert [line.split()[2] for line in listed] == left
+    for line in listed:
+        assert "maybe left by an earlier interrupted `pulumi up`" in line
+        assert "BCC does not say whose" in line and "never removes secondary IPs" in line
+        assert f"Adopt: {advice(six + left)}, then `pulumi up`" in line
+    released = orphans(stack, "--release", "--yes")
+    assert "nothing to release" in released.stdout
+    assert len(on_vm(cloud)) == 9
+
+    stack.config_set("ips", json.dumps(six + left))
+    failed = stack.up(check=False)  # without adopt: taken, and the way out named
+    assert failed.returncode != 0 and "PrivateIpInUseException" in failed.stdout
+    assert "set adopt=True on this set, keeping these private_ips" in failed.stdout
+    stack.config_set("adopt", "true")
+    stack.up()
+    assert stack.outputs()["ips"] == six + left
+    assert "0 secondary IP(s)" in orphans(stack).stdout
+    stack.destroy()
+    assert held(cloud) == (0, 0)

@@ -28,7 +28,7 @@ from pulumi_batchip.baidu.bcc import BccClient
 from pulumi_batchip.emulator import RunningEmulator
 from pulumi_batchip.errors import BatchIpError
 from pulumi_batchip.http import RetryPolicy
-from pulumi_batchip.secondary_ip_set import SCHEMA_KEY, SecondaryIpSetProvider
+from pulumi_batchip.secondary_ip_set import SCHEMA_KEY, SCHEMA_VERSION, SecondaryIpSetProvider
 
 from ..conftest import Admin
 from .conftest import stack_config
@@ -396,17 +396,17 @@ def test_old_state_needs_no_replacement_and_migrates(
 ) -> None:
     res.up(inputs(count=2))
     owned = list(res.outputs["private_ips"])
-    assert res.outputs[SCHEMA_KEY] == 1
+    assert res.outputs[SCHEMA_KEY] == SCHEMA_VERSION
     # As older code left it in state.
     res.outputs = {k: v for k, v in res.outputs.items() if k not in (*missing, SCHEMA_KEY)}
     assert res.up(inputs(count=2)) == "same"
     assert res.up(inputs(count=3)) == "update"
-    assert res.outputs[SCHEMA_KEY] == 1
+    assert res.outputs[SCHEMA_KEY] == SCHEMA_VERSION
     assert res.outputs["region"] == "bj" and res.outputs["ipv6"] is False
     assert res.outputs["private_ips"][:2] == owned
     res.outputs = {k: v for k, v in res.outputs.items() if k not in (*missing, SCHEMA_KEY)}
     assert res.refresh() == "refreshed"
-    assert res.outputs[SCHEMA_KEY] == 1
+    assert res.outputs[SCHEMA_KEY] == SCHEMA_VERSION
     res.outputs = {k: v for k, v in res.outputs.items() if k not in (*missing, SCHEMA_KEY)}
     res.destroy()
     assert secondary(admin) == []
@@ -414,11 +414,11 @@ def test_old_state_needs_no_replacement_and_migrates(
 
 def test_state_from_a_newer_release_is_refused(res: EngineResource, admin: Admin) -> None:
     res.up(inputs(count=1))
-    res.outputs = {**res.outputs, SCHEMA_KEY: 2}
+    res.outputs = {**res.outputs, SCHEMA_KEY: SCHEMA_VERSION + 1}
     with pytest.raises(ProviderError, match="upgrade pulumi-batchip"):
         res.up(inputs(count=2))
     assert len(secondary(admin)) == 1
-    res.outputs = {**res.outputs, SCHEMA_KEY: 1}
+    res.outputs = {**res.outputs, SCHEMA_KEY: SCHEMA_VERSION}
     res.destroy()
 
 

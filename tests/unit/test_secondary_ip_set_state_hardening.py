@@ -120,7 +120,7 @@ def test_outputs_carry_the_schema_version() -> None:
     from pulumi_batchip.secondary_ip_set import _Desired, _outputs
 
     outs = _outputs(_Desired.from_props(NEWS), "bj", ["192.168.0.5"])
-    assert outs[SCHEMA_KEY] == SCHEMA_VERSION == 1
+    assert outs[SCHEMA_KEY] == SCHEMA_VERSION == 2
     assert SCHEMA_KEY not in check_inputs(NEWS)[0]  # an output, never an input
 
 

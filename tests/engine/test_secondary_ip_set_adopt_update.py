@@ -1,0 +1,114 @@
+"""``adopt=True`` on an update (issue 20, item 4): an interrupted count increase leaves
+addresses on the NIC that no set owns; the set claims them by an update that names
+them in ``private_ips`` with ``adopt=True``, never one another set of the process owns,
+and without adopt the error says how to do exactly that."""
+
+from __future__ import annotations
+
+import pytest
+from pulumi.runtime.proto import provider_pb2
+
+from pulumi_batchip.emulator import RunningEmulator
+
+from ..conftest import Admin
+from .harness import EngineResource, ProviderError, ProviderProcess
+from .test_secondary_ip_set_ambiguity_hardening import outside_client
+from .test_secondary_ip_set_engine import INSTANCE, TYPE, inputs, secondary, successful
+
+LEFT = ["192.168.0.60", "192.168.0.61", "192.168.0.62"]  # left by the interrupted add
+
+
+@pytest.fixture
+def res(provider_server: ProviderProcess, emulator: RunningEmulator) -> EngineResource:
+    return EngineResource(provider_server, TYPE, "s")
+
+
+def leave_on_nic(emulator: RunningEmulator, addresses: list[str]) -> None:
+    """What a batchAddIp of an update killed before it was saved leaves: addresses on
+    the NIC in no state."""
+    client = outside_client(emulator)
+    try:
+        client.batch_add_ip(INSTANCE, client_token="interrupted", private_ips=addresses)
+    finally:
+        client.close()
+
+
+def test_adopt_on_update_claims_what_no_set_owns(
+    res: EngineResource, admin: Admin, emulator: RunningEmulator
+) -> None:
+    assert res.up(inputs(count=3)) == "create"
+    owned = list(res.outputs["private_ips"])
+    leave_on_nic(emulator, LEFT)
+    six = owned + LEFT
+
+    # Without adopt: BCC refuses the add, and the hint says how to claim them.
+    with pytest.raises(ProviderError) as info:
+        res.up(inputs(private_ips=six))
+    message = info.value.details
+    assert "PrivateIpInUseException" in message
+    assert "set adopt=True on this set, keeping these private_ips, and run `pulumi up`" in message
+    assert "the update then claims the addresses already on the NIC" in message
+    assert res.outputs["private_ips"] == owned  # the set is as it was
+    assert secondary(admin) == six
+
+    # With adopt: claimed as they are, nothing added.
+    adds = successful(admin, "BatchAddIp")
+    assert res.up(inputs(private_ips=six, adopt=True)) == "update"
+    assert successful(admin, "BatchAddIp") == adds
+    assert res.outputs["private_ips"] == six
+    assert secondary(admin) == six
+    assert "claimed 192.168.0.60, 192.168.0.61, 192.168.0.62" in res.provider.stderr
+
+    # adopt is no change by itself; back to count=6 changes nothing in the cloud.
+    diff = res.preview(inputs(private_ips=six))
+    assert diff is not None and diff.changes == provider_pb2.DiffResponse.DIFF_NONE
+    before = len(admin.requests())
+    assert res.up(inputs(count=6)) == "update"
+    assert res.outputs["private_ips"] == six and res.outputs["count"] == 6
+    assert [r["operation"] for r in admin.requests()[before:]] == ["GetInstance"]
+
+    res.destroy()
+    assert secondary(admin) == []
+
+
+def test_adopt_on_update_adds_what_is_missing(
+    res: EngineResource, admin: Admin, emulator: RunningEmulator
+) -> None:
+    assert res.up(inputs(private_ips=["192.168.0.50"])) == "create"
+    leave_on_nic(emulator, LEFT[:1])
+    wanted = ["192.168.0.50", LEFT[0], "192.168.0.70"]
+    before = len(admin.requests())
+    assert res.up(inputs(private_ips=wanted, adopt=True)) == "update"
+    [add] = [r for r in admin.requests()[before:] if r["operation"] == "BatchAddIp"]
+    assert add["body"]["privateIps"] == ["192.168.0.70"]  # only the missing one
+    assert res.outputs["private_ips"] == wanted
+    res.destroy()
+    assert secondary(admin) == []
+
+
+def test_adopt_on_update_never_takes_another_sets_address(
+    res: EngineResource, provider_server: ProviderProcess, admin: Admin
+) -> None:
+    other = EngineResource(provider_server, TYPE, "other")
+    assert other.up(inputs(private_ips=["192.168.0.80"])) == "create"
+    assert res.up(inputs(private_ips=["192.168.0.50"])) == "create"
+    before = len(admin.requests())
+    with pytest.raises(ProviderError) as info:
+        res.up(inputs(private_ips=["192.168.0.50", "192.168.0.80"], adopt=True))
+    message = info.value.details.strip().splitlines()[-1]
+    assert (
+        f"adopt=True cannot claim 192.168.0.80 on VM {INSTANCE}: another SecondaryIpSet of "
+        "this deployment owns it, and adopt=True claims only addresses no other set owns. "
+        "Nothing was changed"
+    ) in message
+    assert [r["operation"] for r in admin.requests()[before:]] == ["GetInstance"]
+    assert res.outputs["private_ips"] == ["192.168.0.50"]
+    # Nor on create.
+    third = EngineResource(provider_server, TYPE, "third")
+    with pytest.raises(ProviderError) as info:
+        third.up(inputs(private_ips=["192.168.0.80", "192.168.0.90"], adopt=True))
+    assert "adopt=True cannot claim 192.168.0.80" in info.value.details
+    assert not third.exists
+    res.destroy()
+    other.destroy()
+    assert secondary(admin) == []
