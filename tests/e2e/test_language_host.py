@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import signal
+import subprocess
 import sys
 import textwrap
 import time
@@ -252,6 +253,18 @@ edge.eip_ids.apply(lambda _: time.sleep(600))
 )
 
 
+def up_until_the_program_sleeps(stack: Stack, cloud: Admin) -> subprocess.Popen[str]:
+    """`pulumi up` in the background, once its 2 EIPs exist and the engine has their
+    create's answer (the program then sleeps in an apply)."""
+    running = stack.popen("up", "--yes", "--skip-preview")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and held(cloud)[1] < 2:
+        time.sleep(0.1)
+    assert held(cloud)[1] == 2, "the batch was never created"
+    time.sleep(2)
+    return running
+
+
 def command_line(pid: int) -> str:
     with contextlib.suppress(OSError):
         return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
@@ -265,12 +278,7 @@ def test_after_kill_9_of_pulumi_no_process_of_ours_lives_on(stack: Stack, cloud:
     stack.env["BATCHIP_ENGINE_CHECK_SECONDS"] = "1"
     stack.write_program(SLEEPING)
     stack.run("stack", "init", stack.name)
-    running = stack.popen("up", "--yes", "--skip-preview")
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and held(cloud)[1] < 2:
-        time.sleep(0.1)
-    assert held(cloud)[1] == 2, "the batch was never created"
-    time.sleep(2)  # the create's answer reaches the engine; the program now sleeps
+    running = up_until_the_program_sleeps(stack, cloud)
     os.kill(running.pid, signal.SIGKILL)
     running.wait(timeout=30)
     killed_at = time.monotonic()
@@ -347,12 +355,7 @@ def test_ctrl_c_reaches_the_program_through_cancel(stack: Stack, cloud: Admin) -
     environment_credentials(stack)
     stack.write_program(INTERRUPTIBLE)
     stack.run("stack", "init", stack.name)
-    running = stack.popen("up", "--yes", "--skip-preview")
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and held(cloud)[1] < 2:
-        time.sleep(0.1)
-    assert held(cloud)[1] == 2, "the batch was never created"
-    time.sleep(2)
+    running = up_until_the_program_sleeps(stack, cloud)
     os.kill(running.pid, signal.SIGINT)
     printed, _ = running.communicate(timeout=60)
     assert running.returncode != 0, printed

@@ -28,37 +28,40 @@ func parseOptions(info *pulumirpc.ProgramInfo) (toolchain.PythonOptions, error) 
 		}
 		opts.Virtualenv = s
 	}
-	if v, ok := raw["typechecker"]; ok {
-		s, isString := v.(string)
-		if !isString {
-			return opts, errors.New("the 'typechecker' option in Pulumi.yaml must be a string: mypy or pyright")
-		}
-		switch s {
-		case "mypy":
-			opts.Typechecker = toolchain.TypeCheckerMypy
-		case "pyright":
-			opts.Typechecker = toolchain.TypeCheckerPyright
-		default:
-			return opts, fmt.Errorf("unsupported typechecker option %q in Pulumi.yaml: mypy or pyright", s)
-		}
+	err := choose(raw, "typechecker", "mypy or pyright", map[string]func(){
+		"mypy":    func() { opts.Typechecker = toolchain.TypeCheckerMypy },
+		"pyright": func() { opts.Typechecker = toolchain.TypeCheckerPyright },
+	})
+	if err != nil {
+		return opts, err
 	}
-	if v, ok := raw["toolchain"]; ok {
-		s, isString := v.(string)
-		if !isString {
-			return opts, errors.New("the 'toolchain' option in Pulumi.yaml must be a string: pip, uv or poetry")
-		}
-		switch s {
-		case "pip":
-			opts.Toolchain = toolchain.Pip
-		case "uv":
-			opts.Toolchain = toolchain.Uv
-		case "poetry":
-			opts.Toolchain = toolchain.Poetry
-		default:
-			return opts, fmt.Errorf("unsupported toolchain option %q in Pulumi.yaml: pip, uv or poetry", s)
-		}
+	err = choose(raw, "toolchain", "pip, uv or poetry", map[string]func(){
+		"pip":    func() { opts.Toolchain = toolchain.Pip },
+		"uv":     func() { opts.Toolchain = toolchain.Uv },
+		"poetry": func() { opts.Toolchain = toolchain.Poetry },
+	})
+	if err != nil {
+		return opts, err
 	}
 	return opts, nil
+}
+
+// choose runs the setter named by the string option raw[key], when the option is there.
+func choose(raw map[string]any, key, names string, setters map[string]func()) error {
+	v, ok := raw[key]
+	if !ok {
+		return nil
+	}
+	s, isString := v.(string)
+	if !isString {
+		return fmt.Errorf("the '%s' option in Pulumi.yaml must be a string: %s", key, names)
+	}
+	set, known := setters[s]
+	if !known {
+		return fmt.Errorf("unsupported %s option %q in Pulumi.yaml: %s", key, s, names)
+	}
+	set()
+	return nil
 }
 
 // resolve parses the options and picks the toolchain they name.
