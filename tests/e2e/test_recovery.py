@@ -67,15 +67,20 @@ CREDENTIAL_ENV = {
 
 
 def orphans(
-    stack: Stack, *args: str, show_secrets: bool = False, via_stdin: bool = False
+    stack: Stack,
+    *args: str,
+    show_secrets: bool = False,
+    via_stdin: bool = False,
+    credentials: bool = True,
 ) -> subprocess.CompletedProcess[str]:
     """The orphans command as a user runs it on a fresh export: credentials from the
-    environment, or (``show_secrets``) from an export made with --show-secrets."""
+    environment, or (``show_secrets``) from an export made with --show-secrets, or
+    (``credentials=False``) from nowhere."""
     export = stack.dir / "export.json"
     flags = ["--show-secrets"] if show_secrets else []
     export.write_text(stack.run("stack", "export", *flags).stdout)
     env = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_ENV}
-    if not show_secrets:
+    if credentials and not show_secrets:
         env.update(CREDENTIAL_ENV)
     state = "-" if via_stdin else str(export)
     with export.open() as stdin:
@@ -340,16 +345,7 @@ def test_orphans_on_an_export_without_secrets_says_how_to_read_them(
     )
     stack.init()
     stack.up()
-    export = stack.dir / "export.json"
-    export.write_text(stack.run("stack", "export").stdout)
-    env = {k: v for k, v in os.environ.items() if k not in CREDENTIAL_ENV}
-    result = subprocess.run(
-        [sys.executable, "-m", "pulumi_batchip", "orphans", "--state", str(export)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = orphans(stack, credentials=False)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "missing Huawei secret key" in result.stderr
     assert "The export holds " in result.stderr and "huaweicloud:secretKey" in result.stderr

@@ -102,10 +102,12 @@ var withoutPlugin = map[string]bool{"pulumi-policy": true, "pulumi-esc-sdk": tru
 // (where Pulumi's host runs pip list and then pip show per package).
 const listScript = `
 import importlib.metadata as md, importlib.util as iu, json, os, sys
-def plugin_of(dist, name):
+def plugin_of(dist, name, is_pulumi):
     for f in dist.files or ():
         if f.name == "pulumi-plugin.json" and len(f.parts) == 2:
             return f.read_text()
+    if not is_pulumi:
+        return None
     # editable installs list no package files: look beside the module itself
     module = name.lower().replace("-", "_").replace(".", "_")
     spec = iu.find_spec(module) if module.isidentifier() else None
@@ -121,8 +123,7 @@ for dist in md.distributions():
     name = dist.metadata["Name"] or ""
     is_pulumi = name.lower().replace("_", "-").startswith("pulumi-")
     try:
-        text = plugin_of(dist, name) if is_pulumi else next(
-            (f.read_text() for f in dist.files or () if f.name == "pulumi-plugin.json" and len(f.parts) == 2), None)
+        text = plugin_of(dist, name, is_pulumi)
         plugin = json.loads(text) if text else None
     except Exception:
         plugin = None
