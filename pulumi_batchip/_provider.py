@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import sys
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
 import httpx
@@ -154,3 +154,9 @@ class Failures:
 def progress(line: str) -> None:
     # The provider's stderr reaches the Pulumi CLI; pulumi.log does not (#6065).
     print(f"batchip: {line}", file=sys.stderr, flush=True)
+
+
+def named_list(items: Sequence[str], first: int = 5) -> str:
+    """``a, b, c``, or the first few and how many more: a line stays short."""
+    shown = ", ".join(items[:first])
+    return f"{shown} and {len(items) - first} more" if len(items) > first else shown

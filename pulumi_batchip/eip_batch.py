@@ -21,7 +21,15 @@ from pulumi.dynamic import (
 )
 
 from . import config as cfg
-from ._provider import BatchIpProvider, Failures, coerce_int, contains_unknown, is_unknown, progress
+from ._provider import (
+    BatchIpProvider,
+    Failures,
+    coerce_int,
+    contains_unknown,
+    is_unknown,
+    named_list,
+    progress,
+)
 from .eip_operations import (
     BATCH_TAG_KEY,
     CONCURRENCY,
@@ -29,10 +37,12 @@ from .eip_operations import (
     BatchOperations,
     EipBatchError,
     batch_tags,
+    stack_tag_value,
 )
 from .errors import AuthError, BatchIpError
 from .huawei.confirm import ListContradiction
 from .huawei.eip import BandwidthSpec, BatchCreateRequest, EipClient, PublicIp
+from .huawei.ownership import SEEN, adoption_refusals, taken_by_another
 
 MAX_COUNT = 1000
 PUBLICIP_TYPES = ("5_bgp", "5_sbgp", "5_union")
@@ -303,11 +313,22 @@ class EipBatchProvider(BatchIpProvider):
         return BatchOperations(client, timeout=timeout, say=progress), settings
 
     # -- check / diff ---------------------------------------------------------------
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs, failures = check_inputs(news)
+        SEEN.note_old_inputs(olds)
+        # The batch id a create of these inputs gives its EIPs, chosen here so the
+        # engine records it (in pending_operations, should the create be interrupted):
+        # what `orphans` may release rests on it. An existing resource keeps its own.
+        # The engine checks a replacement again without olds (step_generator.go,
+        # "recompute the default values"), so a replacement gets a fresh one.
+        if not olds:
+            inputs["batch_id"] = str(uuid.uuid4())
+        elif isinstance(olds.get("batch_id"), str):
+            inputs["batch_id"] = olds["batch_id"]
         return CheckResult(inputs, failures.items)
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        SEEN.note_live(id_)
         olds = migrate_state(olds)
         replaces = []
         defaults = {
@@ -343,8 +364,10 @@ class EipBatchProvider(BatchIpProvider):
     # -- create ---------------------------------------------------------------------
     def create(self, props: dict[str, Any]) -> CreateResult:
         ops, settings = self._ops(props)
-        batch_id = str(uuid.uuid4())
+        batch_id = str(props.get("batch_id") or uuid.uuid4())
+        SEEN.note_live(batch_id)
         wanted = int(props["count"])
+        props = _without_spent_adoption(batch_id, props)
         if props.get("adopt_batch_id") or props.get("adopt_eip_ids"):
             eips = self._create_adopting(ops, batch_id, props, wanted)
             return CreateResult(batch_id, _outputs(props, settings, batch_id, eips))
@@ -365,7 +388,7 @@ class EipBatchProvider(BatchIpProvider):
         adopted = _ordered(_adoptable(ops, props), [])
         progress(
             f"EipBatch {batch_id}: adopting {len(adopted)} EIPs "
-            f"({', '.join(e.id for e in adopted)}), then {wanted} in all"
+            f"({named_list([e.id for e in adopted])}), then {wanted} in all"
         )
         tags = batch_tags(batch_id, dict(props.get("tags") or {}), props.get("stack_scope"))
         done: list[str] = []
@@ -403,9 +426,10 @@ class EipBatchProvider(BatchIpProvider):
     # -- read -----------------------------------------------------------------------
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         ops, settings = self._ops(props)
+        SEEN.note_live(id_)
         ids = _batch_members(ops, id_, props)
         with _stopped(id_, "The batch stays in the state as it was."):
-            eips = _ordered(ops.details(ids), list(props.get("eip_ids") or ()))
+            eips = _ordered(_own(id_, ops.details(ids)), list(props.get("eip_ids") or ()))
         if not eips:
             return ReadResult(None, {})
         if "count" not in props:  # a `.get`: rebuild the inputs from what exists
@@ -422,8 +446,9 @@ class EipBatchProvider(BatchIpProvider):
         previous = list(olds.get("eip_ids") or ())
         tagged = ops.find_ids(id_)
         members = tagged + [i for i in previous if i not in set(tagged)]
+        SEEN.note_live(id_)
         with _stopped(id_, "Nothing was changed."):
-            existing = _ordered(ops.details(members), previous)
+            existing = _ordered(_own(id_, ops.details(members)), previous)
         # What the list shows carrying the batch tag counts too: a tag query that
         # answered short (a caller without rights) must not shrink the grow's base.
         tagged += [
@@ -559,7 +584,7 @@ class EipBatchProvider(BatchIpProvider):
         props = migrate_state(props)
         ops, _settings = self._ops(props)
         with _stopped(id_, "Nothing was released; the batch stays in the state."):
-            eips = ops.details(_batch_members(ops, id_, props))
+            eips = _own(id_, ops.details(_batch_members(ops, id_, props)))
         bound = [e for e in eips if e.port_id]
         if bound:
             listing = ", ".join(f"{e.id} ({e.address}, port {e.port_id})" for e in bound)
@@ -626,8 +651,9 @@ def _adoptable(ops: BatchOperations, props: Mapping[str, Any]) -> list[PublicIp]
         from_batch = ops.find_ids(str(props["adopt_batch_id"]))
         if not from_batch:
             raise EipBatchError(
-                f"adopt_batch_id: no EIP carries {BATCH_TAG_KEY}*{props['adopt_batch_id']}; "
-                "nothing was changed"
+                f"adopt_batch_id: no EIP carries {BATCH_TAG_KEY}*{props['adopt_batch_id']} "
+                "(if a batch adopted it already, remove adopt_batch_id from the program: "
+                "adoption inputs act on the first create only); nothing was changed"
             )
     named = [str(i) for i in props.get("adopt_eip_ids") or ()]
     eips = ops.details(
@@ -637,13 +663,56 @@ def _adoptable(ops: BatchOperations, props: Mapping[str, Any]) -> list[PublicIp]
     found = {e.id for e in eips}
     if missing := [i for i in named if i not in found]:
         raise EipBatchError(f"adopt_eip_ids: no EIP {', '.join(missing)}; nothing was changed")
-    version = int(props.get("ip_version", 4))
-    if wrong := [e.id for e in eips if e.ip_version != version]:
+    scope = props.get("stack_scope")
+    reasons = adoption_refusals(
+        eips,
+        stack_tag=stack_tag_value(scope) if isinstance(scope, str) else None,
+        publicip_type=str(props.get("publicip_type", "5_bgp")),
+        ip_version=int(props.get("ip_version", 4)),
+    )
+    if reasons:
         raise EipBatchError(
-            f"cannot adopt {', '.join(wrong)}: not IPv{version} like this batch; "
-            "nothing was changed"
+            f"cannot adopt {len(reasons)} of the {len(eips)} EIPs: {'; '.join(reasons[:5])}"
+            f"{f'; and {len(reasons) - 5} more' if len(reasons) > 5 else ''}. Adopt only "
+            "what `python -m pulumi_batchip orphans` lists for this stack, or EIPs made "
+            "outside pulumi-batchip; nothing was changed"
         )
     return eips
+
+
+def _without_spent_adoption(batch_id: str, props: dict[str, Any]) -> dict[str, Any]:
+    """Adoption inputs act on the first create only: those a resource of this stack
+    already adopted by (its recorded inputs hold them) are dropped, as on the create
+    of a replacement."""
+    named = [str(i) for i in props.get("adopt_eip_ids") or ()]
+    spent = SEEN.acted(props.get("adopt_batch_id"), named)
+    if not spent:
+        return props
+    progress(
+        f"EipBatch {batch_id}: not adopting {named_list(spent)} again: a resource of this "
+        "stack adopted by these inputs already (adoption acts on the first create only; "
+        "remove adopt_batch_id / adopt_eip_ids from the program)"
+    )
+    kept = dict(props)
+    if props.get("adopt_batch_id") in spent:
+        kept.pop("adopt_batch_id")
+    left = [i for i in named if i not in set(spent)]
+    if left:
+        kept["adopt_eip_ids"] = left
+    else:
+        kept.pop("adopt_eip_ids", None)
+    return kept
+
+
+def _own(batch_id: str, eips: list[PublicIp]) -> list[PublicIp]:
+    """The members still this batch's: one another batch has since tagged (adopted)
+    is that batch's, never released or reported by this one."""
+    if taken := taken_by_another(eips, batch_id):
+        progress(
+            f"EipBatch {batch_id}: {named_list([e.id for e in taken])} now carry another "
+            f"batch's {BATCH_TAG_KEY} tag (adopted by it): no longer this batch's"
+        )
+    return [e for e in eips if e not in taken]
 
 
 def _batch_members(ops: BatchOperations, batch_id: str, props: Mapping[str, Any]) -> list[str]:

@@ -27,11 +27,10 @@ from .huawei.eip import (
     Job,
     PublicIp,
 )
+from .huawei.ownership import BATCH_TAG_KEY as BATCH_TAG_KEY
+from .huawei.ownership import STACK_TAG_KEY as STACK_TAG_KEY
 
 MANAGED_TAG = ("managed-by", "pulumi-batchip")
-BATCH_TAG_KEY = "pulumi-batchip-batch"
-# Scopes an EIP to the Pulumi stack that made it, so `orphans` never sees another's.
-STACK_TAG_KEY = "pulumi-batchip-stack"
 RESERVED_TAG_KEYS = frozenset({MANAGED_TAG[0], BATCH_TAG_KEY, STACK_TAG_KEY})
 CONCURRENCY = 4  # in-flight calls per operation: gentle on APIGW throttling
 IDS_PER_LIST_CALL = 50  # keeps the id-filtered list URL short

@@ -1,9 +1,12 @@
 """``python -m pulumi_batchip orphans``: what this package made for a stack that no
 resource in the stack's state owns (typically left by an interrupted ``pulumi up``).
 
-EIPs are found by the stack tag every EipBatch puts on its EIPs
-(``pulumi-batchip-stack``, a hash of ``<project>/<stack>``): the command can list and
-release only EIPs this package made for this stack. Secondary IPs carry no mark at all:
+An EIP is this stack's orphan when its batch tag names a batch the state records (an
+interrupted create's batch id is in the inputs kept in ``pending_operations``) and no
+resource owns it. The stack tag (``pulumi-batchip-stack``, a hash of
+``<project>/<stack>``) only narrows the search: another backend can hold a stack of the
+same name, so EIPs that match it alone are counted, never listed or released.
+Secondary IPs carry no mark at all:
 for each VM that an interrupted SecondaryIpSet create or update was working on, and
 each VM a set of the stack is on, the addresses no set of the stack owns are listed as
 what they are (maybe an interrupted operation's, maybe someone else's) and never
@@ -23,7 +26,7 @@ from typing import Any, TextIO, TypeVar
 import attrs
 
 from . import config as cfg
-from ._provider import progress
+from ._provider import named_list, progress
 from .baidu.bcc import BccClient
 from .eip_operations import BATCH_TAG_KEY, STACK_TAG_KEY, BatchOperations, stack_tag_value
 from .errors import BatchIpError, ConfigError, NotFoundError
@@ -133,8 +136,17 @@ class UnownedAddress:
 
 
 @attrs.define
+class Unrecorded:
+    """EIPs with this stack's name tag in batches the state does not record."""
+
+    eips: int = 0
+    batches: list[str] = attrs.field(factory=list)
+
+
+@attrs.define
 class Findings:
     eips: list[OrphanEip] = attrs.field(factory=list)
+    unrecorded: Unrecorded = attrs.field(factory=Unrecorded)
     addresses: list[UnownedAddress] = attrs.field(factory=list)
     interrupted: list[str] = attrs.field(factory=list)  # URNs
     skipped: list[str] = attrs.field(factory=list)  # VMs not scanned, and why
@@ -147,13 +159,15 @@ def find(state: StackState, env: Mapping[str, str] | None = None) -> Findings:
         str(p["resource"].get("urn")) for p in state.pending if p.get("type") in INTERRUPTED
     ]
     if state.of_type(EIP_BATCH) or state.pending_of_type(EIP_BATCH):
-        found.eips = _orphan_eips(state, env)
+        found.eips = _orphan_eips(state, env, found.unrecorded)
     if state.of_type(SECONDARY_IP_SET) or state.pending_of_type(SECONDARY_IP_SET):
         found.addresses = _unowned_addresses(state, env, found.skipped)
     return found
 
 
-def _orphan_eips(state: StackState, env: Mapping[str, str]) -> list[OrphanEip]:
+def _orphan_eips(
+    state: StackState, env: Mapping[str, str], unrecorded: Unrecorded
+) -> list[OrphanEip]:
     owned_batches: set[str] = set()
     owned_ids: set[str] = set()
     places: set[tuple[str | None, str | None]] = {(None, None)}  # the stack's defaults
@@ -162,10 +176,14 @@ def _orphan_eips(state: StackState, env: Mapping[str, str]) -> list[OrphanEip]:
         owned_batches.add(str(outs.get("batch_id") or res.get("id") or ""))
         owned_ids.update(str(i) for i in outs.get("eip_ids") or ())
         places.add((outs.get("region"), outs.get("project_id")))
+    recorded: set[str] = set()  # batches of interrupted creates and updates
     for inputs in (p.get("inputs") or {} for p in state.pending_of_type(EIP_BATCH)):
         places.add((inputs.get("region"), inputs.get("project_id")))
+        if isinstance(inputs.get("batch_id"), str):
+            recorded.add(inputs["batch_id"])
     tag = stack_tag_value(state.scope)
     orphans: dict[str, OrphanEip] = {}
+    others: dict[str, set[str]] = {}
     for region, project_id in sorted(places, key=str):
         settings = _resolved(
             state,
@@ -180,8 +198,14 @@ def _orphan_eips(state: StackState, env: Mapping[str, str]) -> list[OrphanEip]:
                 and eip_id not in owned_ids
                 and tags.get(BATCH_TAG_KEY) not in owned_batches
             }
-            for eip in ops.details(list(batch_of)):
+            for eip_id, batch in batch_of.items():
+                if batch not in recorded:
+                    others.setdefault(batch, set()).add(eip_id)
+            mine = [i for i, batch in batch_of.items() if batch in recorded]
+            for eip in ops.details(mine):
                 orphans[eip.id] = OrphanEip(eip, batch_of[eip.id], settings)
+    unrecorded.eips = sum(len(ids) for ids in others.values())
+    unrecorded.batches = sorted(others)
     return sorted(orphans.values(), key=lambda o: (o.batch_id, o.eip.address or "", o.eip.id))
 
 
@@ -360,6 +384,15 @@ def report(state: StackState, found: Findings, state_arg: str, out: TextIO) -> N
         )
     for note in found.skipped:
         out.write(f"not scanned: {note}\n")
+    if (other := found.unrecorded).eips:
+        out.write(
+            f"not listed: {other.eips} EIP(s) in {len(other.batches)} batch(es) "
+            f"({named_list(other.batches)}) carry the tag of a stack named {state.scope} but "
+            "their batch is recorded nowhere in this state: another backend's stack of the "
+            "same name, a stack renamed from it, or an interrupted create whose pending "
+            "operation was cleared. They are never released from here; if you know they "
+            'are this stack\'s, adopt them: EipBatch(..., adopt_batch_id="<batch>")\n'
+        )
     batches = len({o.batch_id for o in found.eips})
     out.write(
         f"orphans of {where}: {len(found.eips)} EIP(s) in {batches} batch(es) "

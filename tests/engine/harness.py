@@ -365,8 +365,11 @@ class EngineResource:
     def exists(self) -> bool:
         return bool(self.id)
 
-    def check(self, news: Mapping[str, Any]) -> dict[str, Any]:
-        checked, failures = self.provider.check(self.urn, self.inputs, news)
+    def check(self, news: Mapping[str, Any], *, fresh: bool = False) -> dict[str, Any]:
+        """Check with the old inputs, or (``fresh``) without, as the engine does for a
+        create and for a replacement (pkg/resource/deploy/step_generator.go)."""
+        olds = {} if fresh else self.inputs
+        checked, failures = self.provider.check(self.urn, olds, news)
         if failures:
             raise CheckFailed(failures)
         return checked
@@ -379,16 +382,22 @@ class EngineResource:
         assert self.id is not None
         return self.provider.diff(self.id, self.urn, self.outputs, checked, self.inputs)
 
-    def up(self, news: Mapping[str, Any]) -> str:
-        """``pulumi up`` for this resource; returns what happened."""
+    def up(self, news: Mapping[str, Any], *, replace: bool = False) -> str:
+        """``pulumi up`` for this resource (``replace``: ``pulumi up --replace`` of it,
+        which checks without the old inputs and calls no Diff); returns what happened."""
         if self.external:
             raise AssertionError("the engine never updates a resource read with get")
-        checked = self.check(news)
+        checked = self.check(news, fresh=replace)
         if not self.exists:
             self._create(checked)
             return self._note("create")
         assert self.id is not None
-        diff = self.provider.diff(self.id, self.urn, self.outputs, checked, self.inputs)
+        if replace:
+            diff = provider_pb2.DiffResponse(
+                changes=provider_pb2.DiffResponse.DIFF_SOME, replaces=["id"]
+            )
+        else:
+            diff = self.provider.diff(self.id, self.urn, self.outputs, checked, self.inputs)
         if diff.changes == provider_pb2.DiffResponse.DIFF_UNKNOWN:
             # A provider without a diff of its own: the engine compares the old and
             # new inputs itself and updates in place when they differ.
@@ -399,6 +408,8 @@ class EngineResource:
         # Pulumi's default order is create-then-delete; deleteBeforeReplace flips it
         # (both orders seen with the real CLI in tests/e2e/test_lifecycle.py).
         if diff.replaces:
+            if not replace:  # the engine recomputes the inputs of a replacement
+                checked = self.check(news, fresh=True)
             old = (self.id, dict(self.outputs), dict(self.inputs))
             if diff.deleteBeforeReplace:
                 self.provider.delete(old[0], self.urn, old[1], old[2])

@@ -1,0 +1,181 @@
+"""EipBatch ownership rests on what is recorded: the batch id ``check`` chooses (kept
+by the engine in the inputs), the tags a batch writes, the inputs and outputs the
+engine hands the provider. Adoption never takes another stack's EIP or a live batch's,
+never acts twice (a replacement, a leftover input), and a release never touches an
+EIP another batch has adopted since."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from pulumi_batchip.config import Credentials, HuaweiSettings
+from pulumi_batchip.eip_operations import batch_tags
+from pulumi_batchip.emulator import DEFAULT_HW_PROJECT_ID, RunningEmulator
+from pulumi_batchip.huawei.eip import BandwidthSpec, BatchCreateRequest, EipClient
+
+from ..conftest import Admin
+from .conftest import HW_AK, HW_SK, stack_config
+from .harness import EngineResource, ProviderError, ProviderProcess
+from .test_eip_batch_engine import TYPE, assert_state_matches, held, inputs
+
+
+@pytest.fixture
+def deployment(emulator_session: RunningEmulator) -> Iterator[Any]:
+    """``deployment()`` is a new provider process, as each `pulumi up` starts one."""
+    started: list[ProviderProcess] = []
+
+    def start() -> ProviderProcess:
+        server = ProviderProcess()
+        server.__enter__()
+        server.configure(stack_config(emulator_session.url))
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.__exit__(None, None, None)
+
+
+def made_outside(
+    url: str, admin: Admin, count: int, tags: dict[str, str] | None = None
+) -> list[str]:
+    """EIPs created straight through the API (by hand, or by an interrupted create
+    when ``tags`` are a batch's); returns their ids."""
+    before = set(held(admin))
+    client = EipClient.from_settings(
+        HuaweiSettings(Credentials(HW_AK, HW_SK), "cn-north-4", DEFAULT_HW_PROJECT_ID, url)
+    )
+    try:
+        client.batch_create_publicips(
+            BatchCreateRequest(
+                count=count,
+                publicip_type="5_bgp",
+                ip_version=4,
+                bandwidth=BandwidthSpec(size=5, share_type="PER", name="outside"),
+                tags=tags or {},
+            )
+        )
+        deadline = time.monotonic() + 10
+        while len(set(held(admin)) - before) < count and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        client.close()
+    made = sorted(set(held(admin)) - before)
+    assert len(made) == count
+    return made
+
+
+def test_check_chooses_the_batch_id_a_create_uses(deployment: Any, admin: Admin) -> None:
+    """Fresh for a create (so the engine records it before the create runs), kept on
+    an update, fresh again for a replacement: two batches never share one id."""
+    res = EngineResource(deployment(), TYPE, "edge")
+    checked = res.check(inputs(count=1))
+    res.up(inputs(count=1))
+    assert res.id == res.inputs["batch_id"] != checked["batch_id"]  # preview's differs
+    first = res.id
+    assert res.up(inputs(count=2)) == "update"
+    assert res.inputs["batch_id"] == res.id == first
+    assert res.up(inputs(count=2, publicip_type="5_sbgp")) == "replace"
+    assert res.id == res.inputs["batch_id"] != first
+    assert_state_matches(res, admin)
+    assert res.up(inputs(count=2, publicip_type="5_sbgp"), replace=True) == "replace"
+    assert res.id not in (first, None) and res.id == res.inputs["batch_id"]
+    assert_state_matches(res, admin)
+    res.destroy()
+    assert held(admin) == {}
+
+
+def test_another_stacks_eips_are_never_adopted(deployment: Any, admin: Admin) -> None:
+    """Stack g names an EIP of stack f's batch: refused before anything changes, so
+    g's destroy can never release what f owns."""
+    server = deployment()
+    theirs = EngineResource(server, TYPE, "edge")
+    theirs.up(dict(inputs(count=2), stack_scope="batchip/f"))
+    taken = theirs.outputs["eip_ids"][0]
+    mine = EngineResource(server, "pulumi-python:dynamic/batchip:EipBatch", "mine")
+    with pytest.raises(ProviderError) as info:
+        mine.up(dict(inputs(count=1, adopt_eip_ids=[taken]), stack_scope="batchip/g"))
+    assert f"{taken} belongs to another stack" in info.value.details
+    assert "nothing was changed" in info.value.details
+    assert set(held(admin)) == set(theirs.outputs["eip_ids"])
+    theirs.destroy()
+    assert held(admin) == {}
+
+
+def test_a_live_batch_of_this_stack_is_never_adopted(deployment: Any, admin: Admin) -> None:
+    """Next deployment: `first` is checked and diffed (its recorded inputs and outputs
+    reach the provider), then `second` names one of its EIPs: refused."""
+    first = EngineResource(deployment(), TYPE, "first")
+    first.up(inputs(count=2))
+    server = deployment()
+    first.provider = server
+    assert first.up(inputs(count=2)) == "same"
+    second = EngineResource(server, TYPE, "second")
+    wanted = first.outputs["eip_ids"][1]
+    with pytest.raises(ProviderError) as info:
+        second.up(inputs(count=1, adopt_eip_ids=[wanted]))
+    assert f"{wanted} is in batch {first.id}, which a resource of this stack owns" in (
+        info.value.details
+    )
+    assert_state_matches(first, admin)
+    first.destroy()
+
+
+def test_an_eip_of_another_publicip_type_is_refused(
+    deployment: Any, admin: Admin, emulator_session: RunningEmulator
+) -> None:
+    [outside] = made_outside(emulator_session.url, admin, 1)
+    res = EngineResource(deployment(), TYPE, "typed")
+    with pytest.raises(ProviderError) as info:
+        res.up(inputs(count=1, publicip_type="5_sbgp", adopt_eip_ids=[outside]))
+    assert f"{outside} is of publicip_type 5_bgp, not 5_sbgp" in info.value.details
+    assert list(held(admin)) == [outside]
+    admin.reset()
+
+
+def test_leftover_adoption_inputs_never_act_on_a_replacement(
+    deployment: Any, admin: Admin, emulator_session: RunningEmulator
+) -> None:
+    """A batch adopted an interrupted create's batch and an EIP made by hand; the
+    program keeps both inputs; a publicip_type change replaces the batch: the new one
+    is created whole, the old one (adopted EIPs included) released, and the state
+    lists only EIPs that exist."""
+    scope = inputs()["stack_scope"]
+    lost = "3f1c2a9e-0000-4000-8000-00000000abcd"
+    interrupted = made_outside(emulator_session.url, admin, 2, batch_tags(lost, {}, scope))
+    [by_hand] = made_outside(emulator_session.url, admin, 1)
+    adoption = {"adopt_batch_id": lost, "adopt_eip_ids": [by_hand]}
+    res = EngineResource(deployment(), TYPE, "edge")
+    res.up(inputs(count=4, **adoption))
+    assert set(interrupted + [by_hand]) < set(res.outputs["eip_ids"])
+    old = set(res.outputs["eip_ids"])
+    res.provider = deployment()  # the next `pulumi up`
+    assert res.up(inputs(count=4, publicip_type="5_sbgp", **adoption)) == "replace"
+    assert not old & set(res.outputs["eip_ids"]) and len(res.outputs["eip_ids"]) == 4
+    assert "not adopting" in res.provider.stderr and "again" in res.provider.stderr
+    assert_state_matches(res, admin)
+    res.destroy()
+    assert held(admin) == {}
+
+
+def test_a_targeted_replace_that_adopts_again_leaves_the_eip_to_the_new_batch(
+    deployment: Any, admin: Admin, emulator_session: RunningEmulator
+) -> None:
+    """`pulumi up --replace` checks without the old inputs and calls no Diff, so the
+    provider cannot tell it from a first create: the new batch adopts the EIP again.
+    The old batch's delete then leaves it alone (another batch's tag is on it), and
+    both states stay true."""
+    [by_hand] = made_outside(emulator_session.url, admin, 1)
+    res = EngineResource(deployment(), TYPE, "edge")
+    res.up(inputs(count=2, adopt_eip_ids=[by_hand]))
+    res.provider = deployment()
+    assert res.up(inputs(count=2, adopt_eip_ids=[by_hand]), replace=True) == "replace"
+    assert by_hand in res.outputs["eip_ids"]
+    assert "now carry another batch's pulumi-batchip-batch tag" in res.provider.stderr
+    assert_state_matches(res, admin)
+    res.destroy()
+    assert held(admin) == {}
