@@ -150,6 +150,7 @@ class Findings:
     addresses: list[UnownedAddress] = attrs.field(factory=list)
     interrupted: list[str] = attrs.field(factory=list)  # URNs
     skipped: list[str] = attrs.field(factory=list)  # VMs not scanned, and why
+    owned_twice: list[str] = attrs.field(factory=list)  # one address in two sets' state
 
 
 def find(state: StackState, env: Mapping[str, str] | None = None) -> Findings:
@@ -161,6 +162,7 @@ def find(state: StackState, env: Mapping[str, str] | None = None) -> Findings:
     if state.of_type(EIP_BATCH) or state.pending_of_type(EIP_BATCH):
         found.eips = _orphan_eips(state, env, found.unrecorded)
     if state.of_type(SECONDARY_IP_SET) or state.pending_of_type(SECONDARY_IP_SET):
+        found.owned_twice = _owned_twice(state)
         found.addresses = _unowned_addresses(state, env, found.skipped)
     return found
 
@@ -309,6 +311,30 @@ def _unowned_addresses(
     return found
 
 
+def _owned_twice(state: StackState) -> list[str]:
+    """Addresses two sets of the state own (one adopted what the other had: BCC marks
+    no owner, so only the state can show it)."""
+    owners: dict[tuple[str, str], list[str]] = {}
+    for res in state.of_type(SECONDARY_IP_SET):
+        outs = res.get("outputs") or {}
+        addresses = outs.get("private_ips")
+        if not isinstance(addresses, list):
+            continue  # encrypted in this export
+        for a in addresses:
+            if isinstance(a, str):
+                owners.setdefault((str(outs.get("instance_id")), _norm(a)), []).append(
+                    str(res.get("urn")).split("::")[-1]
+                )
+    return [
+        f"secondary IP {address} on {vm} is owned by {len(sets)} SecondaryIpSets of stack "
+        f"{state.scope} ({', '.join(sets)}): remove it from the private_ips of those that "
+        "should not own it (a set lets go of an address another set of the same "
+        "deployment owns, without deleting it)"
+        for (vm, address), sets in sorted(owners.items())
+        if len(sets) > 1
+    ]
+
+
 def _advice(vm: _Vm, unowned: list[str]) -> str:
     """How to adopt a VM's unowned addresses: the set to give them to (the interrupted
     one, else the only set of the stack on the VM) with its own addresses and these,
@@ -384,6 +410,8 @@ def report(state: StackState, found: Findings, state_arg: str, out: TextIO) -> N
         )
     for note in found.skipped:
         out.write(f"not scanned: {note}\n")
+    for conflict in found.owned_twice:
+        out.write(f"owned twice: {conflict}\n")
     if (other := found.unrecorded).eips:
         out.write(
             f"not listed: {other.eips} EIP(s) in {len(other.batches)} batch(es) "

@@ -429,7 +429,15 @@ class SecondaryIpSetProvider(BatchIpProvider):
         olds = self._migrated(olds)
         if isinstance(olds.get("instance_id"), str):
             # Every set of the program is diffed on each `up`: what it owns is claimed.
-            CLAIMS.claim(str(olds.get("instance_id")), id_, olds["private_ips"])
+            instance_id = str(olds.get("instance_id"))
+            CLAIMS.claim(instance_id, id_, olds["private_ips"])
+            if twice := [a for a in olds["private_ips"] if a in CLAIMS.by_others(instance_id, id_)]:
+                progress(
+                    f"SecondaryIpSet {id_}: WARNING: {named(twice)} on VM {instance_id} "
+                    "is owned by another SecondaryIpSet of this stack too. Neither set "
+                    "deletes it while the other claims it in the same deployment; remove "
+                    "it from the private_ips of the set that should not own it"
+                )
         effective = {
             "instance_id": news.get("instance_id"),
             "ipv6": news.get("ipv6", FLAG_DEFAULTS["ipv6"]),
@@ -695,6 +703,14 @@ class SecondaryIpSetProvider(BatchIpProvider):
             present = set(before)
             owned = [a for a in olds["private_ips"] if a in present]
             keep, to_delete, add_ips, add_count = _plan(owned, desired)
+            if shielded := [
+                a for a in to_delete if a in CLAIMS.by_others(desired.instance_id, id_)
+            ]:
+                progress(
+                    f"SecondaryIpSet {id_}: not deleting {named(shielded)}: another set of "
+                    "this stack owns it; this set lets it go"
+                )
+                to_delete = [a for a in to_delete if a not in shielded]
             adopt = news.get("adopt") is True
             claimed: list[str] = []
             if adopt and add_ips:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -15,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from pulumi_batchip.baidu.bcc import BccClient
-from pulumi_batchip.config import BaiduSettings, Credentials
+from pulumi_batchip.config import BaiduSettings, Credentials, HuaweiSettings
+from pulumi_batchip.emulator import DEFAULT_HW_PROJECT_ID
+from pulumi_batchip.huawei.eip import BandwidthSpec, BatchCreateRequest, EipClient
 from pulumi_batchip.orphans import run as run_orphans
 
 from ..conftest import Admin
@@ -214,6 +217,104 @@ def test_kill_then_orphans_release(stack: Stack, cloud: Admin) -> None:
     stack.run("stack", "select", "neighbour")
     stack.destroy()
     stack.run("stack", "select", "e2e")
+    assert held(cloud) == (0, 0)
+
+
+def test_orphans_never_releases_a_same_named_stack_of_another_backend(
+    stack: Stack, cloud: Admin, tmp_path: Path, pulumi_bin: Path
+) -> None:
+    """Two backends each hold a stack batchip-e2e/e2e, so their EIPs carry the same
+    stack tag. One's batch is live; the other's create was killed. `orphans` on the
+    other's export lists and releases only the batch its state records (the killed
+    create's, in pending_operations); one's live EIPs are only counted, and stay."""
+    stack.write_program(BATCH)
+    stack.init({"count": "2"})
+    stack.up()
+    live = set(stack.outputs()["eip_ids"])
+    other = Stack(tmp_path / "other", pulumi_bin, cloud.url)
+    other.write_program(BATCH)
+    other.init()
+    try:
+        cloud.faults({"operation": "BatchCreatePublicips", "action": "delay", "seconds": 0.5})
+        kill_mid_up(other, cloud, lambda: held(cloud)[1] > len(live))
+        time.sleep(3)  # jobs the cloud accepted finish on their own
+        cloud.clear_faults()
+        left = set(cloud.state()["eip"]["publicips"]) - live
+        [pending] = other.export()["deployment"]["pending_operations"]
+        recorded = pending["resource"]["inputs"]["batch_id"]
+        assert {batch_of(cloud.state()["eip"]["publicips"][i]) for i in left} == {recorded}
+        found = orphans(other)
+        assert found.returncode == 0, found.stderr
+        assert listed_eips(found.stdout) == left
+        [live_batch] = [r["id"] for r in stack.resources() if r["type"].endswith("EipBatch")]
+        assert f"not listed: 2 EIP(s) in 1 batch(es) ({live_batch})" in found.stdout
+        assert "recorded nowhere in this state" in found.stdout
+        released = orphans(other, "--release", "--yes")
+        assert released.returncode == 0, released.stderr
+        assert f"released {len(left)} EIP(s); 0 skipped" in released.stdout
+        assert set(cloud.state()["eip"]["publicips"]) == live
+        # From the live stack's side the other's leftovers are gone, and nothing of
+        # its own is an orphan.
+        mine = orphans(stack)
+        assert listed_eips(mine.stdout) == set() and "not listed" not in mine.stdout
+    finally:
+        other.run("cancel", "--yes", check=False)
+        shutil.rmtree(tmp_path / "other", ignore_errors=True)
+    stack.destroy()
+    assert held(cloud) == (0, 0)
+
+
+ADOPTING = """
+import pulumi
+import pulumi_batchip as batchip
+
+cfg = pulumi.Config()
+edge = batchip.EipBatch(
+    "edge",
+    count=2,
+    publicip_type=cfg.get("type") or "5_bgp",
+    bandwidth={"size": 5, "share_type": "PER"},
+    adopt_eip_ids=cfg.get_object("adopt"),
+)
+pulumi.export("eip_ids", edge.eip_ids)
+"""
+
+
+def test_adoption_inputs_left_in_the_program_never_act_on_a_replacement(
+    stack: Stack, cloud: Admin
+) -> None:
+    """An EIP made by hand is adopted; the program keeps adopt_eip_ids; a publicip_type
+    change replaces the batch. The engine checks the old inputs first, so the provider
+    knows these adoption inputs acted already: the new batch is created whole, the old
+    one (the adopted EIP with it) released, and the state lists what exists."""
+    client = EipClient.from_settings(
+        HuaweiSettings(Credentials(HW_AK, HW_SK), "cn-north-4", DEFAULT_HW_PROJECT_ID, cloud.url)
+    )
+    try:
+        client.batch_create_publicips(
+            BatchCreateRequest(
+                count=1, publicip_type="5_bgp", ip_version=4,
+                bandwidth=BandwidthSpec(size=5, share_type="PER", name="by-hand"),
+            )
+        )  # fmt: skip
+    finally:
+        client.close()
+    deadline = time.monotonic() + 10
+    while not cloud.state()["eip"]["publicips"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    [by_hand] = cloud.state()["eip"]["publicips"]
+    stack.write_program(ADOPTING)
+    stack.init({"adopt": json.dumps([by_hand])})
+    stack.up()
+    first = set(stack.outputs()["eip_ids"])
+    assert by_hand in first and len(first) == 2
+    stack.config_set("type", "5_sbgp")
+    replaced = stack.up()
+    assert f"not adopting {by_hand} again" in replaced.stdout
+    now = set(stack.outputs()["eip_ids"])
+    assert len(now) == 2 and not now & first
+    assert set(cloud.state()["eip"]["publicips"]) == now
+    stack.destroy()
     assert held(cloud) == (0, 0)
 
 

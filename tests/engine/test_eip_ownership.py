@@ -151,7 +151,7 @@ def test_leftover_adoption_inputs_never_act_on_a_replacement(
     adoption = {"adopt_batch_id": lost, "adopt_eip_ids": [by_hand]}
     res = EngineResource(deployment(), TYPE, "edge")
     res.up(inputs(count=4, **adoption))
-    assert set(interrupted + [by_hand]) < set(res.outputs["eip_ids"])
+    assert {*interrupted, by_hand} < set(res.outputs["eip_ids"])
     old = set(res.outputs["eip_ids"])
     res.provider = deployment()  # the next `pulumi up`
     assert res.up(inputs(count=4, publicip_type="5_sbgp", **adoption)) == "replace"

@@ -11,6 +11,7 @@ from pulumi.runtime.proto import provider_pb2
 from pulumi_batchip.emulator import RunningEmulator
 
 from ..conftest import Admin
+from .conftest import stack_config
 from .harness import EngineResource, ProviderError, ProviderProcess
 from .test_secondary_ip_set_ambiguity_hardening import outside_client
 from .test_secondary_ip_set_engine import INSTANCE, TYPE, inputs, secondary, successful
@@ -111,4 +112,41 @@ def test_adopt_on_update_never_takes_another_sets_address(
     assert not third.exists
     res.destroy()
     other.destroy()
+    assert secondary(admin) == []
+
+
+def test_an_address_adopted_from_another_set_is_warned_of_then_let_go(
+    admin: Admin, emulator: RunningEmulator
+) -> None:
+    """`a` (declared before `c`, so created before `c` is diffed) adopts `c`'s address:
+    BCC marks no owner, so nothing can tell then. `c`'s diff in the same deployment
+    sees two sets claim it and says so; the fix the warning names (drop it from `a`)
+    lets it go without deleting it, because `c` claims it in that deployment."""
+    config = stack_config(emulator.url)
+    with ProviderProcess() as first:
+        first.configure(config)
+        c = EngineResource(first, TYPE, "c")
+        c.up(inputs(private_ips=["192.168.0.70"]))
+    leave_on_nic(emulator, ["192.168.0.71"])
+    with ProviderProcess() as second:  # the next `pulumi up`: a is declared first
+        second.configure(config)
+        a = EngineResource(second, TYPE, "a")
+        a.up(inputs(private_ips=["192.168.0.70", "192.168.0.71"], adopt=True))
+        c.provider = second
+        assert c.up(inputs(private_ips=["192.168.0.70"])) == "same"
+        warning = second.stderr
+    assert "192.168.0.70 on VM" in warning and "owned by another SecondaryIpSet" in warning
+    with ProviderProcess() as third:  # c is declared first now, a keeps only .71
+        third.configure(config)
+        c.provider = a.provider = third
+        assert c.up(inputs(private_ips=["192.168.0.70"])) == "same"
+        assert a.up(inputs(private_ips=["192.168.0.71"], adopt=True)) == "update"
+        assert "not deleting 192.168.0.70: another set of this stack owns it" in third.stderr
+    assert a.outputs["private_ips"] == ["192.168.0.71"]
+    assert secondary(admin) == ["192.168.0.70", "192.168.0.71"]
+    with ProviderProcess() as last:
+        last.configure(config)
+        c.provider = a.provider = last
+        a.destroy()
+        c.destroy()
     assert secondary(admin) == []

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from pulumi_batchip.orphans import SECONDARY_IP_SET, StateError, find, load_state
+from pulumi_batchip.orphans import SECONDARY_IP_SET, StateError, _owned_twice, find, load_state
 
 URN = "urn:pulumi:dev::proj::pulumi-python:dynamic/batchip:SecondaryIpSet::hidden"
 SEALED = {
@@ -79,3 +79,16 @@ def test_a_sealed_set_without_interrupted_operation_is_skipped_and_said() -> Non
     [note] = found.skipped
     assert URN in note and "VM i-1" in note and "was not scanned" in note
     assert "pulumi stack export --show-secrets" in note
+
+
+def test_an_address_two_sets_own_is_named_with_both() -> None:
+    """Only the state can show it (BCC marks no owner): said with what to do."""
+    text = json.loads(export(["10.0.0.1", "10.0.0.2"], ["10.0.0.9"]))
+    second = dict(text["deployment"]["resources"][0], urn=URN.replace("::hidden", "::taker"))
+    second["outputs"] = {"instance_id": "i-1", "ipv6": False, "private_ips": ["10.0.0.1"]}
+    text["deployment"]["resources"].append(second)
+    [line] = _owned_twice(load_state(json.dumps(text)))
+    assert line.startswith("secondary IP 10.0.0.1 on i-1 is owned by 2 SecondaryIpSets")
+    assert "(hidden, taker)" in line and "remove it from the private_ips" in line
+    text["deployment"]["resources"].pop()
+    assert _owned_twice(load_state(json.dumps(text))) == []
