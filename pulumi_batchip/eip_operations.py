@@ -16,7 +16,14 @@ from typing import TypeVar
 
 import attrs
 
-from .errors import AuthError, BatchIpError, CloudApiError, NotFoundError, TransportError
+from .errors import (
+    AuthError,
+    BatchIpError,
+    CloudApiError,
+    NotFoundError,
+    RefusedError,
+    TransportError,
+)
 from .http import operation_deadline, remaining_time
 from .huawei.confirm import PERMISSION_HINT, confirm_absent, read_by_id, sample
 from .huawei.eip import (
@@ -258,8 +265,9 @@ class BatchOperations:
             chunk.lost = exc
         except CloudApiError as exc:
             # A 5xx may come after the backend acted (a gateway timing out on it): the
-            # outcome is unknown, as with a lost answer. Other errors refused the call.
-            if exc.status is None or exc.status < 500:
+            # outcome is unknown, as with a lost answer. Other errors, and the business
+            # errors documented with a 500 (RefusedError), refused the call.
+            if isinstance(exc, RefusedError) or exc.status is None or exc.status < 500:
                 raise
             chunk.lost = exc
 

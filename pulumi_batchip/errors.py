@@ -39,9 +39,14 @@ NOT_FOUND_CODES = frozenset(
         "InvalidInstanceId.NotFound",
         "Forbidden.InstanceNotFound",
         "InstanceNotFound",
-        "VPC.0504",
     }
 )
+# Huawei EIP business errors answered with HTTP 500 (or 409) that say the call did
+# not act ("Error Codes", EIP API Reference): creating publicIp failed (VPC.0503), no
+# address left (VPC.0504 "FloatIp is null" on a create; a 404 VPC.0504 on a read is
+# "not found"), no shareBandwidthIP quota (VPC.0304), release refused while a load
+# balancer (VPC.0516) or firewall rules (VPC.0518) use the EIP.
+REFUSAL_CODES = frozenset({"VPC.0503", "VPC.0504", "VPC.0304", "VPC.0516", "VPC.0518"})
 RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
 
 
@@ -134,6 +139,16 @@ class ServerError(CloudApiError):
         return True
 
 
+class BusyError(ServerError):
+    """A vendor "busy" code on a 4xx answer (Huawei VPC.0512, 409): the call was refused
+    without acting, so even a create is safe to send again after a pause."""
+
+
+class RefusedError(CloudApiError):
+    """A documented business error, whatever its HTTP status: the call did not act.
+    Not retried, and never taken for a lost answer."""
+
+
 class NotFoundError(CloudApiError):
     """The object does not exist (any more)."""
 
@@ -203,9 +218,11 @@ def _classify(status: int, code: str | None) -> type[CloudApiError]:
     if status == 429 or code_is(code, *THROTTLING_CODES):
         return ThrottledError
     if code_is(code, *BUSY_CODES):
-        return ServerError
+        return BusyError if status < 500 else ServerError
     if status == 404 or code_is(code, *NOT_FOUND_CODES):
         return NotFoundError
+    if code_is(code, *REFUSAL_CODES):
+        return RefusedError
     if status in (401, 403):
         return AuthError
     if status >= 500:

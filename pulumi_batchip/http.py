@@ -32,7 +32,7 @@ import attrs
 import httpx
 import tenacity
 
-from .errors import CloudApiError, ThrottledError, TransportError
+from .errors import BusyError, CloudApiError, ThrottledError, TransportError
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 USER_AGENT = "pulumi-batchip"
@@ -105,8 +105,8 @@ class RetryPolicy:
 
 
 def _is_retryable(exc: BaseException, idempotent: bool) -> bool:
-    if isinstance(exc, ThrottledError):
-        return True
+    if isinstance(exc, ThrottledError | BusyError):
+        return True  # refused before acting: safe to send again
     if isinstance(exc, CloudApiError):
         return exc.retryable and idempotent
     if isinstance(exc, TransportError):
