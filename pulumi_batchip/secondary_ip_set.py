@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import secrets
 import threading
 import time
 from collections.abc import Collection, Mapping, Sequence
@@ -60,6 +61,8 @@ SCHEMA_KEY = "schema_version"
 SCHEMA_VERSION = 2
 # Defaults of the boolean inputs: check_inputs gives them to new inputs and
 # migrate_state to old state that lacks them.
+# Tells apart sets that own the same addresses (so share an id); chosen in check.
+OWNER_KEY = "owner_key"
 FLAG_DEFAULTS: Mapping[str, bool] = {"ipv6": False, "reboot": False, "adopt": False}
 
 # BCC instance ids look like "i-DhjUXmSA" (shared/reference/baidu-bcc.md): a generous
@@ -124,28 +127,41 @@ def _address_problem(text: str, ipv6: object) -> str | None:
 
 
 class _Claims:
-    """Which set (by id) claims which addresses on which VM, as far as this provider
-    process has seen: created, updated, read or diffed sets. BCC marks no owner on
-    an address, so this is the strongest guard there is: a set never deletes an
-    address another set of this process claims (one the VM handed to another set
-    after it was removed behind our back). Module-level, like the locks."""
+    """Which set claims which addresses on which VM, as far as this provider process
+    has seen: created, updated, read or diffed sets. BCC marks no owner on an
+    address, so this is the strongest guard there is: a set never deletes or adopts
+    an address another set of this process claims (one the VM handed to another set
+    after it was removed behind our back, or one adopted twice). A set claims by its
+    owner key (OWNER_KEY), or by its id when its state predates the key: two sets
+    can share an id (same addresses), never an owner key. Module-level, like the
+    locks."""
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
-        self._by_vm: dict[str, dict[str, frozenset[str]]] = {}
+        # VM -> claimant -> (the set's id, its addresses)
+        self._by_vm: dict[str, dict[str, tuple[str, frozenset[str]]]] = {}
 
-    def claim(self, instance_id: str, set_id: str, addresses: Sequence[str]) -> None:
+    def claim(self, instance_id: str, who: str, set_id: str, addresses: Sequence[str]) -> None:
         with self._guard:
-            self._by_vm.setdefault(instance_id, {})[set_id] = frozenset(addresses)
+            self._by_vm.setdefault(instance_id, {})[who] = (set_id, frozenset(addresses))
 
-    def release(self, instance_id: str, set_id: str) -> None:
+    def release(self, instance_id: str, who: str) -> None:
         with self._guard:
-            self._by_vm.get(instance_id, {}).pop(set_id, None)
+            self._by_vm.get(instance_id, {}).pop(who, None)
 
-    def by_others(self, instance_id: str, set_id: str) -> frozenset[str]:
+    def by_others(self, instance_id: str, who: str, set_id: str) -> frozenset[str]:
+        """What other sets claim. A claimant without owner key (``who`` is its id)
+        cannot tell itself from another set of the same id: those are left out."""
+        legacy = who == set_id
         with self._guard:
             sets = self._by_vm.get(instance_id, {})
-            return frozenset().union(*(a for sid, a in sets.items() if sid != set_id))
+            return frozenset().union(
+                *(
+                    addresses
+                    for key, (sid, addresses) in sets.items()
+                    if key != who and not (legacy and sid == set_id)
+                )
+            )
 
 
 CLAIMS = _Claims()
@@ -278,6 +294,7 @@ class _Desired:
     private_ips: tuple[str, ...] | None
     count: int | None
     secret: bool = False  # private_ips was a secret input (secrecy.py)
+    owner: str | None = None  # this set among sets of the same addresses (OWNER_KEY)
 
     @classmethod
     def from_props(cls, props: Mapping[str, Any]) -> _Desired:
@@ -291,6 +308,7 @@ class _Desired:
             private_ips=tuple(canonical_address(str(a)) for a in ips) if ips is not None else None,
             count=coerce_int(count) if count is not None else None,
             secret=props.get(HIDDEN_FLAG) is True,
+            owner=props[OWNER_KEY] if isinstance(props.get(OWNER_KEY), str) else None,
         )
 
 
@@ -307,7 +325,15 @@ def _outputs(desired: _Desired, region: str, owned: Sequence[str]) -> dict[str, 
         outs["count"] = desired.count
     if desired.secret:
         outs[HIDDEN_FLAG] = True
+    if desired.owner:
+        outs[OWNER_KEY] = desired.owner
     return outs
+
+
+def _claimant(id_: str, props: Mapping[str, Any]) -> str:
+    """Who claims in CLAIMS: the set's owner key, else (state of older code) its id."""
+    owner = props.get(OWNER_KEY)
+    return owner if isinstance(owner, str) else id_
 
 
 def migrate_state(state: Mapping[str, Any], default_region: str | None = None) -> dict[str, Any]:
@@ -421,8 +447,12 @@ class SecondaryIpSetProvider(BatchIpProvider):
         return migrate_state(state, self._default_region())
 
     # -- check / diff ---------------------------------------------------------------
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs, failures = check_inputs(news)
+        # Two sets can own the same address list, hence the same id (one adopted the
+        # other's): the owner key, chosen once and then kept, tells them apart.
+        kept = olds.get(OWNER_KEY)
+        inputs[OWNER_KEY] = kept if isinstance(kept, str) else secrets.token_hex(8)
         return CheckResult(inputs, failures.items)
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -430,8 +460,10 @@ class SecondaryIpSetProvider(BatchIpProvider):
         if isinstance(olds.get("instance_id"), str):
             # Every set of the program is diffed on each `up`: what it owns is claimed.
             instance_id = str(olds.get("instance_id"))
-            CLAIMS.claim(instance_id, id_, olds["private_ips"])
-            if twice := [a for a in olds["private_ips"] if a in CLAIMS.by_others(instance_id, id_)]:
+            who = _claimant(id_, olds)
+            CLAIMS.claim(instance_id, who, id_, olds["private_ips"])
+            theirs = CLAIMS.by_others(instance_id, who, id_)
+            if twice := [a for a in olds["private_ips"] if a in theirs]:
                 progress(
                     f"SecondaryIpSet {id_}: WARNING: {named(twice)} on VM {instance_id} "
                     "is owned by another SecondaryIpSet of this stack too. Neither set "
@@ -506,7 +538,7 @@ class SecondaryIpSetProvider(BatchIpProvider):
             adopt = props.get("adopt") is True
             if adopt and wanted is not None:
                 # Addresses already on the NIC are claimed as they are; the rest added.
-                claimed = _adoptable(desired.instance_id, None, wanted, before)
+                claimed = _adoptable(desired.instance_id, desired.owner or "", "", wanted, before)
                 wanted = tuple(a for a in wanted if a not in claimed)
             added: list[str] = []
             if wanted or desired.count:
@@ -521,7 +553,7 @@ class SecondaryIpSetProvider(BatchIpProvider):
             id_ = secrecy.opaque_id(desired.instance_id)
         else:
             id_ = f"{desired.instance_id}/{','.join(owned)}"
-        CLAIMS.claim(desired.instance_id, id_, owned)
+        CLAIMS.claim(desired.instance_id, desired.owner or id_, id_, owned)
         return CreateResult(id_, _outputs(desired, region, owned))
 
     @staticmethod
@@ -685,7 +717,7 @@ class SecondaryIpSetProvider(BatchIpProvider):
             # A `.get` view owns nothing: it must not shield addresses from their owner.
             inputs = {k: outs[k] for k in ("instance_id", "private_ips", "ipv6", "reboot")}
             return ReadResult(id_, outs, inputs)
-        CLAIMS.claim(desired.instance_id, id_, still_owned)
+        CLAIMS.claim(desired.instance_id, _claimant(id_, props), id_, still_owned)
         return ReadResult(id_, outs)
 
     # -- update ---------------------------------------------------------------------
@@ -696,6 +728,11 @@ class SecondaryIpSetProvider(BatchIpProvider):
     def _update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         olds = self._migrated(olds)
         desired = _Desired.from_props(news)
+        # State of older code claimed by id; from now on the set claims by owner key.
+        was = _claimant(id_, olds)
+        who = desired.owner or was
+        if who != was:
+            CLAIMS.release(desired.instance_id, was)
         client, region = self._client(desired.region)
         with self.lock_for(desired.instance_id):
             instance = client.get_instance(desired.instance_id)
@@ -704,7 +741,7 @@ class SecondaryIpSetProvider(BatchIpProvider):
             owned = [a for a in olds["private_ips"] if a in present]
             keep, to_delete, add_ips, add_count = _plan(owned, desired)
             if shielded := [
-                a for a in to_delete if a in CLAIMS.by_others(desired.instance_id, id_)
+                a for a in to_delete if a in CLAIMS.by_others(desired.instance_id, who, id_)
             ]:
                 progress(
                     f"SecondaryIpSet {id_}: not deleting {named(shielded)}: another set of "
@@ -716,7 +753,7 @@ class SecondaryIpSetProvider(BatchIpProvider):
             if adopt and add_ips:
                 # Wanted addresses already on the NIC that this set does not own (left
                 # by an interrupted `pulumi up`, or made by hand): claimed as they are.
-                claimed = _adoptable(desired.instance_id, id_, add_ips, before)
+                claimed = _adoptable(desired.instance_id, who, id_, add_ips, before)
                 add_ips = [a for a in add_ips if a not in claimed]
 
             added: list[str] = []
@@ -734,7 +771,7 @@ class SecondaryIpSetProvider(BatchIpProvider):
             if desired.reboot and (added or to_delete):
                 self._reboot_and_wait(client, desired.instance_id)
         owned = keep + claimed + added
-        CLAIMS.claim(desired.instance_id, id_, owned)
+        CLAIMS.claim(desired.instance_id, who, id_, owned)
         return UpdateResult(_outputs(desired, region, owned))
 
     @staticmethod
@@ -808,6 +845,7 @@ class SecondaryIpSetProvider(BatchIpProvider):
             instance_id, owned = parse_import_id(id_)
             ipv6 = ipaddress.ip_address(owned[0]).version == 6
             desired = _Desired(instance_id, ipv6, False, None, None, None)
+        who = _claimant(id_, props)
         client, _region = self._client(desired.region)
         with self.lock_for(desired.instance_id):
             for attempt in range(3):
@@ -816,7 +854,7 @@ class SecondaryIpSetProvider(BatchIpProvider):
                 except NotFoundError:
                     return  # the VM is gone, and its addresses with it
                 present = set(instance.secondary_addresses(ipv6=desired.ipv6))
-                others = CLAIMS.by_others(desired.instance_id, id_)
+                others = CLAIMS.by_others(desired.instance_id, who, id_)
                 if shielded := [a for a in owned if a in present and a in others]:
                     progress(
                         f"SecondaryIpSet {id_}: not deleting {named(shielded)}: another "
@@ -824,7 +862,7 @@ class SecondaryIpSetProvider(BatchIpProvider):
                     )
                 to_delete = [a for a in owned if a in present and a not in others]
                 if not to_delete:
-                    CLAIMS.release(desired.instance_id, id_)
+                    CLAIMS.release(desired.instance_id, who)
                     return
                 try:
                     client.batch_del_ip(
@@ -832,7 +870,7 @@ class SecondaryIpSetProvider(BatchIpProvider):
                         instance.cloud_text(to_delete, ipv6=desired.ipv6),
                         client_token=_token(),
                     )
-                    CLAIMS.release(desired.instance_id, id_)
+                    CLAIMS.release(desired.instance_id, who)
                     break
                 except CloudApiError as exc:
                     # All-or-nothing: one address removed meanwhile fails the call; look again.
@@ -907,7 +945,7 @@ def _plan(owned: list[str], desired: _Desired) -> tuple[list[str], list[str], li
 
 
 def _adoptable(
-    instance_id: str, set_id: str | None, wanted: Sequence[str], before: Collection[str]
+    instance_id: str, who: str, set_id: str, wanted: Sequence[str], before: Collection[str]
 ) -> list[str]:
     """The wanted addresses already on the NIC (``before``), for ``adopt=True`` to
     claim. None may be one that another set of this provider process owns (CLAIMS):
@@ -916,7 +954,7 @@ def _adoptable(
     on_nic = [a for a in wanted if a in present]
     if not on_nic:
         return []
-    theirs = CLAIMS.by_others(instance_id, set_id or "")
+    theirs = CLAIMS.by_others(instance_id, who, set_id)
     if taken := [a for a in on_nic if a in theirs]:
         raise BatchIpError(
             f"adopt=True cannot claim {_listed(taken)} on VM {instance_id}: another "

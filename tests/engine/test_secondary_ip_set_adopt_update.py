@@ -150,3 +150,34 @@ def test_an_address_adopted_from_another_set_is_warned_of_then_let_go(
         a.destroy()
         c.destroy()
     assert secondary(admin) == []
+
+
+def test_two_sets_of_the_same_addresses_are_told_apart(
+    admin: Admin, emulator: RunningEmulator
+) -> None:
+    """`a` adopts exactly `c`'s addresses, so both get the id `<vm>/192.168.0.70`: the
+    owner key chosen in check tells them apart. `c`'s diff warns; `a` moving to another
+    address, then being destroyed, never deletes `c`'s."""
+    config = stack_config(emulator.url)
+    with ProviderProcess() as first:
+        first.configure(config)
+        c = EngineResource(first, TYPE, "c")
+        c.up(inputs(private_ips=["192.168.0.70"]))
+    with ProviderProcess() as second:
+        second.configure(config)
+        a = EngineResource(second, TYPE, "a")
+        a.up(inputs(private_ips=["192.168.0.70"], adopt=True))
+        assert a.id == c.id and a.inputs["owner_key"] != c.inputs["owner_key"]
+        c.provider = second
+        assert c.up(inputs(private_ips=["192.168.0.70"])) == "same"
+        assert "owned by another SecondaryIpSet" in second.stderr
+    with ProviderProcess() as third:
+        third.configure(config)
+        c.provider = a.provider = third
+        assert c.up(inputs(private_ips=["192.168.0.70"])) == "same"
+        assert a.up(inputs(private_ips=["192.168.0.72"])) == "update"
+        assert secondary(admin) == ["192.168.0.70", "192.168.0.72"]
+        a.destroy()
+        assert secondary(admin) == ["192.168.0.70"]
+        c.destroy()
+    assert secondary(admin) == []
