@@ -42,7 +42,7 @@ from .eip_operations import (
 from .errors import AuthError, BatchIpError
 from .huawei.confirm import ListContradiction
 from .huawei.eip import BandwidthSpec, BatchCreateRequest, EipClient, PublicIp
-from .huawei.ownership import SEEN, adoption_refusals, taken_by_another
+from .huawei.ownership import ADOPTED_KEYS, SEEN, adoption_refusals, taken_by_another
 
 MAX_COUNT = 1000
 PUBLICIP_TYPES = ("5_bgp", "5_sbgp", "5_union")
@@ -328,7 +328,7 @@ class EipBatchProvider(BatchIpProvider):
         return CheckResult(inputs, failures.items)
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        SEEN.note_live(id_)
+        SEEN.note_outputs(id_, olds)
         olds = migrate_state(olds)
         replaces = []
         defaults = {
@@ -370,42 +370,46 @@ class EipBatchProvider(BatchIpProvider):
         props = _without_spent_adoption(batch_id, props)
         if props.get("adopt_batch_id") or props.get("adopt_eip_ids"):
             eips = self._create_adopting(ops, batch_id, props, wanted)
-            return CreateResult(batch_id, _outputs(props, settings, batch_id, eips))
+            record = {
+                ADOPTED_KEYS[0]: props.get("adopt_batch_id"),
+                ADOPTED_KEYS[1]: list(props.get("adopt_eip_ids") or ()),
+            }
+            return CreateResult(batch_id, _outputs({**props, **record}, settings, batch_id, eips))
         request = _request(props, batch_id, wanted)
         progress(f"EipBatch {batch_id}: creating {request.count} EIPs")
         try:
             ids = ops.create(request, batch_id, base=0)
             eips = ops.details(ids, said_by="the batch tag")
         except BatchIpError as exc:
-            raise ops.fail_with_cleanup(batch_id, exc) from exc
+            raise ops.fail_with_cleanup(batch_id, exc, operation="create") from exc
         return CreateResult(batch_id, _outputs(props, settings, batch_id, _ordered(eips, [])))
 
     def _create_adopting(
         self, ops: BatchOperations, batch_id: str, props: Mapping[str, Any], wanted: int
     ) -> list[PublicIp]:
         """Existing EIPs become members of the new batch (tagged with it) instead of
-        being created; then the batch is topped up or trimmed (newest first) to count."""
+        being created; then the batch is topped up or trimmed (newest first) to count.
+        If a later step fails, the adopted EIPs get their own tags back."""
         adopted = _ordered(_adoptable(ops, props), [])
+        doomed = adopted[wanted:]
+        _check_trim(doomed, wanted, len(adopted))
         progress(
             f"EipBatch {batch_id}: adopting {len(adopted)} EIPs "
             f"({named_list([e.id for e in adopted])}), then {wanted} in all"
         )
         tags = batch_tags(batch_id, dict(props.get("tags") or {}), props.get("stack_scope"))
-        done: list[str] = []
+        done: list[PublicIp] = []
 
         def tag(eip: PublicIp) -> None:
             ops.client.create_tags(eip.id, tags)
-            done.append(eip.id)
+            done.append(eip)
 
         try:
-            with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
-                list(pool.map(tag, adopted))
+            ops.map(tag, adopted)
         except BatchIpError as exc:
             raise EipBatchError(
-                f"EipBatch adoption failed: {exc}. No EIP was created or released; "
-                f"{len(done)} of the {len(adopted)} EIPs now carry {BATCH_TAG_KEY}*{batch_id} "
-                f"({', '.join(sorted(done)) or 'none'}) and are in no state: "
-                "`python -m pulumi_batchip orphans` lists them for adoption or release."
+                f"EipBatch create failed while adopting: {exc}. No EIP was created or "
+                f"released; {_restored(ops, done, tags)}"
             ) from exc
         keep = [e.id for e in adopted]
         if wanted > len(adopted):
@@ -414,11 +418,11 @@ class EipBatchProvider(BatchIpProvider):
             try:
                 ids = ops.create(request, batch_id, base=len(adopted))
             except BatchIpError as exc:
-                raise ops.fail_with_cleanup(batch_id, exc, keep=keep) from exc
+                failed = ops.fail_with_cleanup(batch_id, exc, keep=keep, operation="create")
+                raise EipBatchError(f"{failed} {_restored(ops, adopted, tags)}") from exc
             new = [i for i in ids if i not in set(keep)]
             return _ordered(ops.details(keep + new, said_by="the batch tag"), keep)
-        if wanted < len(adopted):
-            doomed = adopted[wanted:]
+        if doomed:
             progress(f"EipBatch {batch_id}: releasing the {len(doomed)} newest adopted EIPs")
             ops.delete([e.id for e in doomed])
         return _ordered(ops.details(keep[:wanted]), keep)
@@ -426,7 +430,8 @@ class EipBatchProvider(BatchIpProvider):
     # -- read -----------------------------------------------------------------------
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         ops, settings = self._ops(props)
-        SEEN.note_live(id_)
+        if "count" in props:  # a `.get` view owns nothing
+            SEEN.note_outputs(id_, props)
         ids = _batch_members(ops, id_, props)
         with _stopped(id_, "The batch stays in the state as it was."):
             eips = _ordered(_own(id_, ops.details(ids)), list(props.get("eip_ids") or ()))
@@ -446,7 +451,7 @@ class EipBatchProvider(BatchIpProvider):
         previous = list(olds.get("eip_ids") or ())
         tagged = ops.find_ids(id_)
         members = tagged + [i for i in previous if i not in set(tagged)]
-        SEEN.note_live(id_)
+        SEEN.note_outputs(id_, olds)
         with _stopped(id_, "Nothing was changed."):
             existing = _ordered(_own(id_, ops.details(members)), previous)
         # What the list shows carrying the batch tag counts too: a tag query that
@@ -493,7 +498,8 @@ class EipBatchProvider(BatchIpProvider):
             raise BatchIpError(_undone(str(exc), undo)) from exc
         if undo:  # read back the new sizes and tags
             existing = ops.details([e.id for e in existing])
-        return UpdateResult(_outputs(news, settings, id_, existing))
+        record = {k: olds[k] for k in ADOPTED_KEYS if k in olds}
+        return UpdateResult(_outputs({**news, **record}, settings, id_, existing))
 
     @staticmethod
     def _release(ops: BatchOperations, batch_id: str, doomed: list[PublicIp]) -> None:
@@ -532,7 +538,7 @@ class EipBatchProvider(BatchIpProvider):
             added = [i for i in ids if i not in set(keep)]
             return _ordered(ops.details(keep + added, said_by="the batch tag"), keep)
         except BatchIpError as exc:
-            raise ops.fail_with_cleanup(batch_id, exc, keep=keep) from exc
+            raise ops.fail_with_cleanup(batch_id, exc, keep=keep, operation="update") from exc
 
     @staticmethod
     def _resize(
@@ -682,8 +688,8 @@ def _adoptable(ops: BatchOperations, props: Mapping[str, Any]) -> list[PublicIp]
 
 def _without_spent_adoption(batch_id: str, props: dict[str, Any]) -> dict[str, Any]:
     """Adoption inputs act on the first create only: those a resource of this stack
-    already adopted by (its recorded inputs hold them) are dropped, as on the create
-    of a replacement."""
+    adopted by when it was created (its recorded outputs say so) are dropped, as on
+    the create of a replacement."""
     named = [str(i) for i in props.get("adopt_eip_ids") or ()]
     spent = SEEN.acted(props.get("adopt_batch_id"), named)
     if not spent:
@@ -702,6 +708,48 @@ def _without_spent_adoption(batch_id: str, props: dict[str, Any]) -> dict[str, A
     else:
         kept.pop("adopt_eip_ids", None)
     return kept
+
+
+def _check_trim(doomed: list[PublicIp], wanted: int, adopted: int) -> None:
+    """Adoption with a count below what it adopts releases the newest: refused before
+    anything changes for a bound EIP, and for an EIP of a pulumi-batchip batch (a
+    resource of this stack the deployment has not reached yet may own that batch)."""
+    if made := [e.id for e in doomed if e.tags.get(BATCH_TAG_KEY)]:
+        raise EipBatchError(
+            f"count {wanted} is less than the {adopted} EIPs adopted, and "
+            f"{named_list(made)} belong to a pulumi-batchip batch: adoption never "
+            f"releases those in the same step. Set count to {adopted}, then lower it in "
+            "a later `pulumi up`; nothing was changed"
+        )
+    if bound := [f"{e.id} (port {e.port_id})" for e in doomed if e.port_id]:
+        raise EipBatchError(
+            f"count {wanted} would release {named_list(bound)} right after adopting them, "
+            "and they are bound: unbind them or raise count; nothing was changed"
+        )
+
+
+def _restored(ops: BatchOperations, eips: Sequence[PublicIp], tags: Mapping[str, str]) -> str:
+    """Give adopted EIPs their own tags back; say what is true after."""
+    failed: list[str] = []
+    for eip in eips:
+        added = {k: v for k, v in tags.items() if k not in eip.tags}
+        changed = {k: v for k, v in eip.tags.items() if k in tags and tags[k] != v}
+        try:
+            if added:
+                ops.client.delete_tags(eip.id, added)
+            if changed:
+                ops.client.create_tags(eip.id, changed)
+        except BatchIpError:
+            failed.append(eip.id)
+    if not eips:
+        return "no adopted EIP was retagged."
+    if not failed:
+        return f"the {len(eips)} adopted EIPs have their own tags back."
+    return (
+        f"restoring the tags of {named_list(failed)} failed: they carry "
+        f"{BATCH_TAG_KEY}*{tags[BATCH_TAG_KEY]}, which no state records; set their "
+        f"{BATCH_TAG_KEY} tag back by hand, or adopt them with adopt_eip_ids."
+    )
 
 
 def _own(batch_id: str, eips: list[PublicIp]) -> list[PublicIp]:
@@ -762,6 +810,9 @@ def _outputs(
     }
     if props.get("enterprise_project_id") is not None:
         outs["enterprise_project_id"] = props["enterprise_project_id"]
+    for key in ADOPTED_KEYS:  # what the create adopted by: such inputs never act again
+        if props.get(key):
+            outs[key] = props[key]
     return outs
 
 

@@ -142,7 +142,7 @@ class BatchOperations:
         # Ids this operation released (and saw gone).
         self._released: set[str] = set()
 
-    def _map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         """``fn`` over ``items`` in threads that see this context (the deadline)."""
         with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
             futures = [pool.submit(contextvars.copy_context().run, fn, item) for item in items]
@@ -210,12 +210,12 @@ class BatchOperations:
         groups = [
             wanted[i : i + IDS_PER_LIST_CALL] for i in range(0, len(wanted), IDS_PER_LIST_CALL)
         ]
-        for page in self._map(lambda g: self.client.list_publicips(g), groups):
+        for page in self.map(lambda g: self.client.list_publicips(g), groups):
             by_id.update((eip.id, eip) for eip in page)
         self._listed.update(by_id)
         if said_by is not None:
             absent = [i for i in dict.fromkeys(ids) if i not in by_id]
-            confirm_absent(self.client, absent, what=said_by, run=self._map)
+            confirm_absent(self.client, absent, what=said_by, run=self.map)
         return [
             by_id[i]
             for i in ids
@@ -240,7 +240,7 @@ class BatchOperations:
         self._started.extend(chunks)
         started = self.clock()
         with operation_deadline(started + self.timeout):
-            self._map(lambda c: self._start(c, request), chunks)
+            self.map(lambda c: self._start(c, request), chunks)
             expected = base + request.count
             ids = self._await_jobs(
                 chunks,
@@ -334,7 +334,7 @@ class BatchOperations:
             assert chunk.job_id is not None
             chunk.job = self.client.show_job(chunk.job_id)
 
-        self._map(one, polled)
+        self.map(one, polled)
         for chunk in polled:
             assert chunk.job is not None
             if self._last_status.get(chunk.number) != chunk.job.status:
@@ -470,7 +470,7 @@ class BatchOperations:
         sent = self.clock()
         refused: CloudApiError | None = None
         try:
-            self._map(lambda c: self._start(c, part), chunks)
+            self.map(lambda c: self._start(c, part), chunks)
         except CloudApiError as exc:
             refused = exc
             self.say(f"sending again was refused ({exc}): waiting for the lost create by tag")
@@ -549,11 +549,12 @@ class BatchOperations:
             interval = min(interval * 1.5, POLL_MAX)
 
     def fail_with_cleanup(
-        self, batch_id: str, cause: BaseException, keep: Sequence[str] = ()
+        self, batch_id: str, cause: BaseException, *, operation: str, keep: Sequence[str] = ()
     ) -> EipBatchError:
-        """After a failed create: wait for everything it started, delete what carries
-        the batch tag (except ``keep``), and say exactly what is known."""
-        what = "create" if not keep else "update"
+        """After a failed create call of ``operation`` (the Pulumi create or update it
+        serves): wait for everything it started, delete what carries the batch tag
+        (except ``keep``), and say exactly what is known."""
+        what = operation
         cause_text = str(cause).rstrip(". ")
         tag = f"{BATCH_TAG_KEY}*{batch_id}"
         if not any(c.job_id or c.lost for c in self._started):
@@ -629,7 +630,7 @@ class BatchOperations:
         if not ids:
             return
         groups = [ids[i : i + MAX_PER_BATCH] for i in range(0, len(ids), MAX_PER_BATCH)]
-        self._map(self._delete_group, groups)
+        self.map(self._delete_group, groups)
         self._confirm_gone(ids)
         self._released.update(ids)
 
@@ -655,7 +656,7 @@ class BatchOperations:
                 # this operation showed (it can see them); the others are read by id
                 # (a sample), since a caller without rights is answered an empty list.
                 unseen = [i for i in ids if i not in self._listed]
-                left = read_by_id(self.client, sample(unseen), run=self._map) if unseen else []
+                left = read_by_id(self.client, sample(unseen), run=self.map) if unseen else []
                 by_id_only = bool(left)
                 if not left:
                     return

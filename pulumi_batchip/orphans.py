@@ -123,6 +123,8 @@ class OrphanEip:
     eip: PublicIp
     batch_id: str
     settings: cfg.HuaweiSettings
+    # named by the interrupted create's adopt_eip_ids: maybe not made by this package
+    adopted: bool = False
 
 
 @attrs.frozen
@@ -179,10 +181,12 @@ def _orphan_eips(
         owned_ids.update(str(i) for i in outs.get("eip_ids") or ())
         places.add((outs.get("region"), outs.get("project_id")))
     recorded: set[str] = set()  # batches of interrupted creates and updates
+    adopted: set[str] = set()  # EIPs an interrupted create named for adoption
     for inputs in (p.get("inputs") or {} for p in state.pending_of_type(EIP_BATCH)):
         places.add((inputs.get("region"), inputs.get("project_id")))
         if isinstance(inputs.get("batch_id"), str):
             recorded.add(inputs["batch_id"])
+        adopted.update(str(i) for i in inputs.get("adopt_eip_ids") or ())
     tag = stack_tag_value(state.scope)
     orphans: dict[str, OrphanEip] = {}
     others: dict[str, set[str]] = {}
@@ -205,7 +209,7 @@ def _orphan_eips(
                     others.setdefault(batch, set()).add(eip_id)
             mine = [i for i, batch in batch_of.items() if batch in recorded]
             for eip in ops.details(mine):
-                orphans[eip.id] = OrphanEip(eip, batch_of[eip.id], settings)
+                orphans[eip.id] = OrphanEip(eip, batch_of[eip.id], settings, eip.id in adopted)
     unrecorded.eips = sum(len(ids) for ids in others.values())
     unrecorded.batches = sorted(others)
     return sorted(orphans.values(), key=lambda o: (o.batch_id, o.eip.address or "", o.eip.id))
@@ -387,6 +391,14 @@ def report(state: StackState, found: Findings, state_arg: str, out: TextIO) -> N
     for o in found.eips:
         e = o.eip
         bound = f", bound to port {e.port_id}" if e.port_id else ""
+        if o.adopted:
+            out.write(
+                f"EIP {e.id} {e.address or '-'} batch {o.batch_id} ({o.settings.region}"
+                f"{bound}): the interrupted create was adopting it (adopt_eip_ids), so it "
+                "may not have been made by pulumi-batchip; never released from here. Adopt: "
+                f'EipBatch(..., adopt_eip_ids=["{e.id}"]); release: by hand\n'
+            )
+            continue
         out.write(
             f"EIP {e.id} {e.address or '-'} batch {o.batch_id or '-'} ({o.settings.region}"
             f"{bound}): owned by no resource of {where}. Adopt: EipBatch(..., "
@@ -422,21 +434,25 @@ def report(state: StackState, found: Findings, state_arg: str, out: TextIO) -> N
             'are this stack\'s, adopt them: EipBatch(..., adopt_batch_id="<batch>")\n'
         )
     batches = len({o.batch_id for o in found.eips})
+    adopted = sum(o.adopted for o in found.eips)
+    listed_only = f", {adopted} of them adopted, listed only" if adopted else ""
     out.write(
         f"orphans of {where}: {len(found.eips)} EIP(s) in {batches} batch(es) "
-        f"(releasable with --release); {len(found.addresses)} secondary IP(s) that no set "
-        f"owns on the VMs of this stack's sets and interrupted operations (listed only)\n"
+        f"(releasable with --release{listed_only}); {len(found.addresses)} secondary "
+        "IP(s) that no set owns on the VMs of this stack's sets and interrupted "
+        "operations (listed only)\n"
     )
 
 
 def release(found: Findings, out: TextIO) -> int:
-    """Delete the orphan EIPs (bound ones are skipped: their delete would be refused)."""
-    bound = [o for o in found.eips if o.eip.port_id]
+    """Delete the orphan EIPs (bound ones are skipped: their delete would be refused;
+    adopted ones are not this command's to release)."""
+    bound = [o for o in found.eips if o.eip.port_id and not o.adopted]
     for o in bound:
         out.write(f"skipped EIP {o.eip.id}: bound to port {o.eip.port_id}; unbind it first\n")
     by_place: dict[cfg.HuaweiSettings, list[str]] = {}
     for o in found.eips:
-        if not o.eip.port_id:
+        if not o.eip.port_id and not o.adopted:
             by_place.setdefault(o.settings, []).append(o.eip.id)
     released = 0
     for settings, ids in by_place.items():
@@ -463,14 +479,15 @@ def run(
     report(state, found, state_arg, out)
     if not do_release:
         return 0
-    if not found.eips:
+    releasable = [o for o in found.eips if not o.adopted]
+    if not releasable:
         out.write("nothing to release\n")
         return 0
     if not yes:
         if state_arg == "-" or not stdin.isatty():
             out.write("refusing to release without --yes (no terminal to ask on)\n")
             return 2
-        answer = ask(f"Release the {len(found.eips)} EIP(s) listed above? [y/N] ")
+        answer = ask(f"Release the {len(releasable)} EIP(s) listed above? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
             out.write("nothing released\n")
             return 0

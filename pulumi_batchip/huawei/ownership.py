@@ -10,7 +10,8 @@ The provider sees the state only through what the engine hands it: the old input
 ``check``, the old outputs in ``diff``, ``read``, ``update`` and ``delete``.
 :data:`SEEN` keeps that for the life of the provider process (one deployment), so
 adoption can refuse a batch a resource of this stack owns, and can tell adoption
-inputs that already acted (recorded in a resource's old inputs) from new ones.
+inputs that already acted (a create records what it adopted in its outputs,
+:data:`ADOPTED_KEYS`) from new ones.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from .eip import PublicIp
 
 BATCH_TAG_KEY = "pulumi-batchip-batch"
 STACK_TAG_KEY = "pulumi-batchip-stack"
+# What a create adopted, kept in the outputs for the resource's life.
+ADOPTED_KEYS = ("adopted_batch_id", "adopted_eip_ids")
 
 
 @attrs.define
@@ -32,19 +35,22 @@ class Seen:
     """What this provider process has seen recorded in the stack's state."""
 
     live_batches: set[str] = attrs.field(factory=set)
-    adopted_batches: set[str] = attrs.field(factory=set)  # adopt_batch_id of old inputs
-    adopted_eips: set[str] = attrs.field(factory=set)  # adopt_eip_ids of old inputs
+    adopted_batches: set[str] = attrs.field(factory=set)  # what live batches adopted by
+    adopted_eips: set[str] = attrs.field(factory=set)
     _guard: threading.Lock = attrs.field(factory=threading.Lock)
 
     def note_old_inputs(self, olds: Mapping[str, Any]) -> None:
-        """A resource's recorded inputs (``check``'s olds): its adoption inputs acted
-        when it was created, and its batch is live."""
+        """A resource's recorded inputs (``check``'s olds): its batch is live."""
+        if isinstance(olds.get("batch_id"), str):
+            self.note_live(olds["batch_id"])
+
+    def note_outputs(self, batch_id: str, outputs: Mapping[str, Any]) -> None:
+        """A live batch's recorded outputs: what its create adopted by."""
         with self._guard:
-            if isinstance(olds.get("batch_id"), str):
-                self.live_batches.add(olds["batch_id"])
-            if isinstance(olds.get("adopt_batch_id"), str):
-                self.adopted_batches.add(olds["adopt_batch_id"])
-            ids = olds.get("adopt_eip_ids")
+            self.live_batches.add(batch_id)
+            if isinstance(outputs.get(ADOPTED_KEYS[0]), str):
+                self.adopted_batches.add(outputs[ADOPTED_KEYS[0]])
+            ids = outputs.get(ADOPTED_KEYS[1])
             if isinstance(ids, list):
                 self.adopted_eips.update(i for i in ids if isinstance(i, str))
 

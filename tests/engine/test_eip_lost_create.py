@@ -114,7 +114,7 @@ def test_a_refused_resend_is_said_as_refused(
         assert "sending the 3 missing EIPs again was refused" in message
         assert "VPC.0521" in message
         assert "were sent again" not in message
-        cleanup = ops.fail_with_cleanup("b-refused", info.value)
+        cleanup = ops.fail_with_cleanup("b-refused", info.value, operation="create")
         assert "deleted 0 EIP(s)" in str(cleanup)
     finally:
         client.close()
@@ -166,7 +166,7 @@ def test_no_resend_without_time_left_for_a_job(
         creates = [r for r in admin.requests() if r["operation"] == "BatchCreatePublicips"]
         assert len(creates) == 2
         assert not any("again" in line for line in said), said
-        ops.fail_with_cleanup("b-late", info.value)
+        ops.fail_with_cleanup("b-late", info.value, operation="create")
     finally:
         client.close()
     assert _held(admin) == 0

@@ -6,6 +6,8 @@ EIP another batch has adopted since."""
 
 from __future__ import annotations
 
+import io
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -16,6 +18,8 @@ from pulumi_batchip.config import Credentials, HuaweiSettings
 from pulumi_batchip.eip_operations import batch_tags
 from pulumi_batchip.emulator import DEFAULT_HW_PROJECT_ID, RunningEmulator
 from pulumi_batchip.huawei.eip import BandwidthSpec, BatchCreateRequest, EipClient
+from pulumi_batchip.orphans import DYNAMIC_PROVIDER, EIP_BATCH
+from pulumi_batchip.orphans import run as run_orphans
 
 from ..conftest import Admin
 from .conftest import HW_AK, HW_SK, stack_config
@@ -179,3 +183,148 @@ def test_a_targeted_replace_that_adopts_again_leaves_the_eip_to_the_new_batch(
     assert_state_matches(res, admin)
     res.destroy()
     assert held(admin) == {}
+
+
+def tag_of(admin: Admin, eip_id: str) -> str | None:
+    tags = held(admin)[eip_id]["tags"]
+    return next((t.split("*", 1)[1] for t in tags if t.startswith("pulumi-batchip-batch*")), None)
+
+
+def test_adoption_never_releases_an_eip_of_a_batch_in_the_same_step(
+    deployment: Any, admin: Admin
+) -> None:
+    """`second` is declared before `first`, so it runs before `first` is diffed, and
+    names `first`'s batch with count 1: releasing two of them could destroy addresses
+    `first` owns. Refused before anything changes."""
+    first = EngineResource(deployment(), TYPE, "first")
+    first.up(inputs(count=3))
+    second = EngineResource(deployment(), TYPE, "second")
+    with pytest.raises(ProviderError) as info:
+        second.up(inputs(count=1, adopt_batch_id=first.id))
+    assert "adoption never releases those in the same step" in info.value.details
+    assert "Set count to 3" in info.value.details
+    assert {tag_of(admin, i) for i in first.outputs["eip_ids"]} == {first.id}
+    assert_state_matches(first, admin)
+    first.destroy()
+
+
+def test_a_failed_top_up_gives_the_adopted_eips_their_tags_back(
+    deployment: Any, admin: Admin, emulator_session: RunningEmulator
+) -> None:
+    scope = inputs()["stack_scope"]
+    lost = "3f1c2a9e-0000-4000-8000-00000000beef"
+    left = made_outside(emulator_session.url, admin, 2, batch_tags(lost, {}, scope))
+    admin.faults(
+        {"operation": "BatchCreatePublicips", "action": "error", "status": 400,
+         "code": "VPC.0501", "message": "Bandwidth share_type is invalid."}
+    )  # fmt: skip
+    res = EngineResource(deployment(), TYPE, "edge")
+    with pytest.raises(ProviderError) as info:
+        res.up(inputs(count=4, adopt_batch_id=lost))
+    details = info.value.details
+    assert "EipBatch create failed" in details and "update" not in details
+    assert "the 2 adopted EIPs have their own tags back" in details
+    assert {tag_of(admin, i) for i in left} == {lost}
+    admin.clear_faults()
+    res.up(inputs(count=4, adopt_batch_id=lost))  # the same program works now
+    assert set(left) < set(res.outputs["eip_ids"])
+    assert res.outputs["adopted_batch_id"] == lost
+    res.destroy()
+    assert held(admin) == {}
+
+
+def test_adopting_then_trimming_a_bound_eip_is_refused_first(
+    deployment: Any, admin: Admin, emulator_session: RunningEmulator
+) -> None:
+    outside = made_outside(emulator_session.url, admin, 2)
+    for eip_id in outside:
+        admin.post("eip/bind", {"publicip_id": eip_id, "port_id": f"port-{eip_id[:4]}"})
+    res = EngineResource(deployment(), TYPE, "edge")
+    with pytest.raises(ProviderError) as info:
+        res.up(inputs(count=1, adopt_eip_ids=outside))
+    assert "are bound: unbind them or raise count; nothing was changed" in info.value.details
+    assert all(held(admin)[i]["tags"] == [] for i in outside)
+    for eip_id in outside:
+        admin.post("eip/unbind", {"publicip_id": eip_id})
+    admin.reset()
+
+
+def test_adoption_inputs_that_never_acted_are_not_spent(
+    deployment: Any, admin: Admin, emulator_session: RunningEmulator
+) -> None:
+    """Adoption inputs added to an existing batch do nothing (they act on create): the
+    next deployment must not take them for spent when another batch names them."""
+    [by_hand] = made_outside(emulator_session.url, admin, 1)
+    a = EngineResource(deployment(), TYPE, "a")
+    a.up(inputs(count=1))
+    assert a.up(inputs(count=1, adopt_eip_ids=[by_hand])) == "same"
+    server = deployment()
+    a.provider = server
+    assert a.up(inputs(count=1, adopt_eip_ids=[by_hand])) == "same"
+    b = EngineResource(server, TYPE, "b")
+    b.up(inputs(count=1, adopt_eip_ids=[by_hand]))
+    assert b.outputs["eip_ids"] == [by_hand]
+    a.destroy()
+    b.destroy()
+    assert held(admin) == {}
+
+
+def test_a_get_view_owns_nothing_so_its_batch_can_be_adopted(
+    deployment: Any, admin: Admin, emulator_session: RunningEmulator
+) -> None:
+    scope = inputs()["stack_scope"]
+    lost = "3f1c2a9e-0000-4000-8000-00000000cafe"
+    left = made_outside(emulator_session.url, admin, 2, batch_tags(lost, {}, scope))
+    server = deployment()
+    view = EngineResource(server, TYPE, "view")
+    assert view.get(lost, {"__provider": inputs()["__provider"]}) == "read"
+    res = EngineResource(server, TYPE, "edge")
+    res.up(inputs(count=2, adopt_batch_id=lost))
+    assert sorted(res.outputs["eip_ids"]) == sorted(left)
+    res.destroy()
+    assert held(admin) == {}
+
+
+def test_orphans_never_releases_what_an_interrupted_create_was_adopting(
+    admin: Admin, emulator_session: RunningEmulator
+) -> None:
+    """An interrupted create had tagged an EIP made by hand (its adopt_eip_ids) and
+    made one of its own: both are listed, only its own is released."""
+    batch = "3f1c2a9e-0000-4000-8000-00000000f00d"
+    tags = batch_tags(batch, {}, "proj/dev")
+    [made] = made_outside(emulator_session.url, admin, 1, tags)
+    [by_hand] = made_outside(emulator_session.url, admin, 1, tags)
+    config = {k: v for k, v in stack_config(emulator_session.url).items() if "Key" not in k}
+    export = {
+        "deployment": {
+            "resources": [
+                {
+                    "urn": "urn:pulumi:dev::proj::pulumi:providers:pulumi-python::default",
+                    "type": DYNAMIC_PROVIDER,
+                    "inputs": config,
+                }
+            ],
+            "pending_operations": [
+                {
+                    "type": "creating",
+                    "resource": {
+                        "urn": "urn:pulumi:dev::proj::pulumi-python:dynamic/batchip:EipBatch::e",
+                        "type": EIP_BATCH,
+                        "inputs": {"count": 2, "batch_id": batch, "adopt_eip_ids": [by_hand]},
+                    },
+                }
+            ],
+        }
+    }
+    env = {"HW_ACCESS_KEY": HW_AK, "HW_SECRET_KEY": HW_SK}
+    out = io.StringIO()
+    code = run_orphans(
+        "-", do_release=True, yes=True, stdin=io.StringIO(json.dumps(export)), out=out, env=env
+    )
+    printed = out.getvalue()
+    assert code == 0, printed
+    assert f"EIP {made} " in printed and f"EIP {by_hand} " in printed
+    assert "may not have been made by pulumi-batchip; never released from here" in printed
+    assert "released 1 EIP(s); 0 skipped" in printed
+    assert [i for i, e in held(admin).items() if e["status"] != "PENDING_DELETE"] == [by_hand]
+    admin.reset()
