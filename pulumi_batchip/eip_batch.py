@@ -49,11 +49,16 @@ PUBLICIP_TYPES = ("5_bgp", "5_sbgp", "5_union")
 SHARE_TYPES = ("PER", "WHOLE")
 CHARGE_MODES = ("bandwidth", "traffic")
 # The strictest published rules, so a tag valid here is valid in every region.
-# ASCII letters, digits, "_", "-" (values and names also ".") and CJK ideographs, as
+# ASCII letters, digits, "_", "-" and CJK ideographs (bandwidth names also "."), as
 # the EIP tag and bandwidth docs state; fullmatch, so a trailing newline never passes.
+# Tag values: the current BatchCreatePublicipTags page and the API Reference's
+# Table 4-41 leave out the "." older pages allowed (docs/design.md).
 _CJK = "\u4e00-\u9fff"
 TAG_KEY_RE = re.compile(rf"[A-Za-z0-9_\-{_CJK}]{{1,36}}")
-TAG_VALUE_RE = re.compile(rf"[A-Za-z0-9_.\-{_CJK}]{{0,43}}")
+TAG_VALUE_RE = re.compile(rf"[A-Za-z0-9_\-{_CJK}]{{0,43}}")
+# A shared bandwidth holds at most 20 EIPs (API Reference §4.4.1; quota
+# shareBandwidthIP 20).
+WHOLE_MAX_EIPS = 20
 MAX_USER_TAGS = 7  # 10 per EIP where the limit is lowest, minus our three
 BANDWIDTH_NAME_RE = re.compile(rf"[A-Za-z0-9_.\-{_CJK}]{{1,64}}")
 MAX_ID_LENGTH = 64  # ids, regions and project ids: bounded, so errors stay small
@@ -157,7 +162,7 @@ def _check_tags(raw: object, f: Failures) -> dict[str, Any] | None:
         if not is_unknown(value) and (
             not isinstance(value, str) or not TAG_VALUE_RE.fullmatch(value)
         ):
-            f.add("tags", f"value of {_short(key)} must be 0..43 letters, digits, '_', '-' or '.'")
+            f.add("tags", f"value of {_short(key)} must be 0..43 letters, digits, '_' or '-'")
     return dict(raw)
 
 
@@ -200,6 +205,16 @@ def check_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], Failures]:
         out[key] = value
     if out.get("bandwidth") is None:
         f.add("bandwidth", "is required: BandwidthArgs(size=..., share_type='PER'|'WHOLE', ...)")
+    elif (
+        isinstance(out["bandwidth"], dict)
+        and out["bandwidth"].get("share_type") == "WHOLE"
+        and isinstance(out.get("count"), int)
+        and out["count"] > WHOLE_MAX_EIPS
+    ):
+        f.add(
+            "count",
+            f"a shared (WHOLE) bandwidth holds at most {WHOLE_MAX_EIPS} EIPs, not {out['count']}",
+        )
     _check_adoption(news, out, f)
     scope = news.get("stack_scope")
     if isinstance(scope, str) and scope:

@@ -74,6 +74,8 @@ IPV6_POOL = ipaddress.IPv6Network("2001:db8::/32")
 # Service error codes (EIP API reference, "Error Codes").
 CODE_INVALID = "VPC.0501"
 CODE_NOT_FOUND = "VPC.0504"
+# A shared bandwidth holds at most 20 EIPs (API Reference §4.4.1, quota shareBandwidthIP).
+SHARED_BANDWIDTH_MAX_EIPS = 20
 CODE_BOUND = "VPC.0517"
 CODE_QUOTA = "VPC.0521"
 CODE_NO_ADDRESSES = "VPC.0532"
@@ -379,7 +381,19 @@ class EipState:
     def _admit(self, spec: CreateSpec) -> None:
         """Refuse a create that names no shared bandwidth or would pass the quota."""
         if spec.bandwidth.share_type == "WHOLE":
-            self._shared_bandwidth(spec.bandwidth.id)
+            shared = self._shared_bandwidth(spec.bandwidth.id)
+            coming = sum(
+                j.pending() for j in self._jobs.values() if j.spec.bandwidth.id == shared.id
+            )
+            if len(shared.publicip_ids) + coming + spec.count > SHARED_BANDWIDTH_MAX_EIPS:
+                # "Error Codes": 500 VPC.0304 "NO QUOTAS for shareBandwidthIP" (quota 20).
+                raise EipError(
+                    500,
+                    "VPC.0304",
+                    "createBandwidth error. NO QUOTAS for shareBandwidthIP! "
+                    f"(bandwidth {shared.id} holds {len(shared.publicip_ids) + coming} of "
+                    f"{SHARED_BANDWIDTH_MAX_EIPS}, requested {spec.count})",
+                )
         in_use = len(self._publicips) + sum(j.pending() for j in self._jobs.values())
         if in_use + spec.count > self.quota:
             raise EipError(

@@ -120,7 +120,9 @@ TAG_FILTER_MAX_VALUES = 10
 TRAFFIC_MAX_SIZE = 300
 
 _TAG_KEY_RE = re.compile(r"[\w-]{1,128}")
-_TAG_VALUE_RE = re.compile(r"[\w.-]{0,255}")
+# BatchCreatePublicipTags, Table 4-41: values take letters, digits, "_", "-" and CJK
+# (no ".", which older pages allowed), at most 43 characters.
+_TAG_VALUE_RE = re.compile(r"[\w-]{0,43}")
 _BANDWIDTH_NAME_RE = re.compile(r"[\w.-]{1,64}")
 _ALIAS_RE = _BANDWIDTH_NAME_RE  # the same rule: 1-64 letters, digits, _ - .
 _EPS_ID_RE = re.compile(
@@ -193,8 +195,7 @@ def check_tag(key: object, value: object) -> tuple[str, str]:
         raise invalid(f"Tag key {key!r} is invalid: 1-128 letters, digits, underscores or hyphens.")
     if not isinstance(value, str) or not _TAG_VALUE_RE.fullmatch(value):
         raise invalid(
-            f"Tag value {value!r} is invalid: 0-255 letters, digits, underscores, "
-            "hyphens or periods."
+            f"Tag value {value!r} is invalid: 0-43 letters, digits, underscores or hyphens."
         )
     return key, value
 

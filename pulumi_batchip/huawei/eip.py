@@ -16,6 +16,7 @@ from .signer import HuaweiSigner
 MAX_PER_BATCH = 50  # publicip_number limit of one batchpublicips call
 LIST_PAGE_LIMIT = 2000
 TAG_PAGE_LIMIT = 1000
+SHARED_MIN_SIZE = 5  # Mbit/s: the default minimum of a shared bandwidth
 
 
 @attrs.frozen
@@ -27,11 +28,14 @@ class BandwidthSpec:
     id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"share_type": self.share_type}
-        # A WHOLE (shared) bandwidth's size is its owner's: the API ignores it, and
-        # 0 is not a valid size, so it is left out (BatchCreatePublicips, "bandwidth").
-        if self.share_type != "WHOLE" or self.size:
-            body["size"] = self.size
+        # `size` is always sent: the Go SDK's BatchBandwidth never omits it, while the
+        # BatchCreatePublicips page says a WHOLE bandwidth with an id ignores it. A
+        # shared bandwidth's size is its owner's, so without one of the program's the
+        # smallest valid shared size goes (5 Mbit/s, BatchCreateSharedBandwidths):
+        # right whether the API validates it or ignores it.
+        body: dict[str, Any] = {"share_type": self.share_type, "size": self.size}
+        if self.share_type == "WHOLE" and not self.size:
+            body["size"] = SHARED_MIN_SIZE
         for key in ("charge_mode", "name", "id"):
             value = getattr(self, key)
             if value is not None:

@@ -111,3 +111,27 @@ def test_a_busy_create_is_sent_again_and_makes_no_duplicate(
     assert_state_matches(res, admin)
     res.destroy()
     assert held(admin) == {}
+
+
+def test_a_shared_bandwidth_past_20_eips_is_refused_by_the_cloud(
+    provider_server: ProviderProcess, admin: Admin
+) -> None:
+    """Check refuses count > 20 for WHOLE; two batches on one shared bandwidth can
+    still pass 20 together: the cloud refuses with VPC.0304 (500), at once."""
+    shared = next(
+        b["id"] for b in admin.state()["eip"]["bandwidths"].values() if b["share_type"] == "WHOLE"
+    )
+    whole = {"share_type": "WHOLE", "id": shared}
+    first = EngineResource(provider_server, TYPE, "first")
+    first.up(inputs(count=15, bandwidth=whole))
+    second = EngineResource(provider_server, TYPE, "second")
+    started = time.monotonic()
+    with pytest.raises(ProviderError) as info:
+        second.up(inputs(count=10, bandwidth=whole))
+    assert time.monotonic() - started < 10
+    assert "HTTP 500 VPC.0304" in info.value.details
+    assert "NO QUOTAS for shareBandwidthIP" in info.value.details
+    assert "Nothing was created" in info.value.details
+    assert_state_matches(first, admin)
+    first.destroy()
+    assert held(admin) == {}

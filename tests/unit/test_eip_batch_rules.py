@@ -212,7 +212,8 @@ def test_tag_key_rules(key: str, ok: bool) -> None:
     [
         ("", True),
         ("prod", True),
-        ("v1.2_3-x", True),
+        ("v1_2_3-x", True),
+        ("v1.2", False),  # "." left the current tag pages (docs/design.md)
         ("生产", True),
         ("v" * 43, True),
         ("v" * 44, False),
@@ -227,7 +228,21 @@ def test_tag_value_rules(value: str, ok: bool) -> None:
     failures = _tag_failures({"env": value})
     assert (failures == []) is ok, failures
     if not ok:
-        assert failures == ["value of 'env' must be 0..43 letters, digits, '_', '-' or '.'"]
+        assert failures == ["value of 'env' must be 0..43 letters, digits, '_' or '-'"]
+
+
+@pytest.mark.parametrize(("count", "ok"), [(20, True), (21, False), (1000, False)])
+def test_a_shared_bandwidth_holds_at_most_20_eips(count: int, ok: bool) -> None:
+    _out, failures = check_inputs(
+        {"count": count, "bandwidth": {"share_type": "WHOLE", "id": "bw-shared"}}
+    )
+    problems = [(f.property, f.reason) for f in failures.items]
+    if ok:
+        assert problems == []
+    else:
+        assert problems == [
+            ("count", f"a shared (WHOLE) bandwidth holds at most 20 EIPs, not {count}")
+        ]
 
 
 @pytest.mark.parametrize(
