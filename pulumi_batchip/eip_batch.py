@@ -568,10 +568,16 @@ class EipBatchProvider(BatchIpProvider):
         size = new_bw.get("size")
         if new_bw.get("share_type", "PER") != "PER" or size is None or size == old_bw.get("size"):
             return False
+        names = {e.bandwidth_id: e.bandwidth_name for e in eips if e.bandwidth_id}
         todo = sorted({e.bandwidth_id for e in eips if e.bandwidth_id and e.bandwidth_size != size})
+        charge = str(new_bw.get("charge_mode") or "bandwidth")
         progress(f"resizing {len(todo)} dedicated bandwidths to {size} Mbit/s")
-        with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
-            list(pool.map(lambda bw_id: ops.client.update_bandwidth_size(bw_id, int(size)), todo))
+        ops.map(
+            lambda bw_id: ops.client.update_bandwidth_size(
+                bw_id, int(size), charge_mode=charge, name=names.get(bw_id)
+            ),
+            todo,
+        )
         return bool(todo)
 
     @staticmethod

@@ -665,18 +665,24 @@ class EipState:
             eip.port_id = None
             eip.private_ip_address = None
 
-    def resize_bandwidth(self, bandwidth_id: str, size: int) -> dict[str, Any]:
-        """Change a bandwidth's size in place (the caller validated the size)."""
+    def resize_bandwidth(
+        self, bandwidth_id: str, size: int, charge_mode: str = "bandwidth", name: str | None = None
+    ) -> dict[str, Any]:
+        """Change a bandwidth's size, charge mode and name in place (the caller
+        validated them)."""
         with self._lock:
             self._settle()
             bandwidth = self._bandwidths.get(bandwidth_id)
             if bandwidth is None:
                 raise EipError(404, CODE_NOT_FOUND, f"Bandwidth {bandwidth_id} does not exist.")
-            if bandwidth.charge_mode == "traffic" and size > 300:
+            if charge_mode == "traffic" and size > 300:
                 raise EipError(
                     400, CODE_INVALID, "A traffic-billed bandwidth allows at most 300 Mbit/s."
                 )
             bandwidth.size = size
+            bandwidth.charge_mode = charge_mode
+            if name is not None:
+                bandwidth.name = name
             return bandwidth.to_json()
 
     def add_shared_bandwidth(

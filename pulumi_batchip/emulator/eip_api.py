@@ -121,8 +121,8 @@ TRAFFIC_MAX_SIZE = 300
 
 _TAG_KEY_RE = re.compile(r"[\w-]{1,128}")
 # BatchCreatePublicipTags, Table 4-41: values take letters, digits, "_", "-" and CJK
-# (no ".", which older pages allowed), at most 43 characters.
-_TAG_VALUE_RE = re.compile(r"[\w-]{0,43}")
+# (no ".", which older pages allowed).
+_TAG_VALUE_RE = re.compile(r"[\w-]{0,255}")
 _BANDWIDTH_NAME_RE = re.compile(r"[\w.-]{1,64}")
 _ALIAS_RE = _BANDWIDTH_NAME_RE  # the same rule: 1-64 letters, digits, _ - .
 _EPS_ID_RE = re.compile(
@@ -195,7 +195,7 @@ def check_tag(key: object, value: object) -> tuple[str, str]:
         raise invalid(f"Tag key {key!r} is invalid: 1-128 letters, digits, underscores or hyphens.")
     if not isinstance(value, str) or not _TAG_VALUE_RE.fullmatch(value):
         raise invalid(
-            f"Tag value {value!r} is invalid: 0-43 letters, digits, underscores or hyphens."
+            f"Tag value {value!r} is invalid: 0-255 letters, digits, underscores or hyphens."
         )
     return key, value
 
@@ -592,9 +592,19 @@ class EipApi:
         size = option.get("size")
         if isinstance(size, bool) or not isinstance(size, int) or not bandwidth_size_ok(size):
             raise invalid("bandwidth.size must be 1..2000 Mbit/s in the allowed increments.")
+        # Without charge_mode the bandwidth becomes bandwidth-billed (UpdateBandwidth,
+        # Table 4-62: "bandwidth" is the default), as the API does.
+        charge_mode = option.get("charge_mode", "bandwidth")
+        if charge_mode not in CHARGE_MODES:
+            raise invalid("bandwidth.charge_mode must be bandwidth or traffic.")
+        name = option.get("name")
+        if name is not None and not (isinstance(name, str) and _BANDWIDTH_NAME_RE.fullmatch(name)):
+            raise invalid("bandwidth.name must be 1-64 letters, digits, _, - or periods.")
         bandwidth_id = call.params["bandwidth_id"]
         return 200, {
-            "bandwidth": _state_call(lambda: self.state.resize_bandwidth(bandwidth_id, size))
+            "bandwidth": _state_call(
+                lambda: self.state.resize_bandwidth(bandwidth_id, size, charge_mode, name)
+            )
         }
 
     def _list(self, call: Call) -> tuple[int, Any]:

@@ -335,13 +335,21 @@ class EipClient:
         )
         return [str(j) for j in json_object(response).get("job_ids") or ()]
 
-    def update_bandwidth_size(self, bandwidth_id: str, size: int) -> None:
-        """Resize a bandwidth in place (``UpdateBandwidth``)."""
+    def update_bandwidth_size(
+        self, bandwidth_id: str, size: int, charge_mode: str, name: str | None
+    ) -> None:
+        """Resize a bandwidth in place (``UpdateBandwidth``). ``charge_mode`` always
+        goes: left out, it means "bandwidth" (API Reference, Table 4-62), which would
+        switch a traffic-billed bandwidth's billing; ``name`` too, as terraform sends
+        it."""
+        option: dict[str, Any] = {"size": size, "charge_mode": charge_mode}
+        if name:
+            option["name"] = name
         self._caller.call(
             "UpdateBandwidth",
             "PUT",
             f"/v1/{self._project}/bandwidths/{path_segment(bandwidth_id)}",
-            json={"bandwidth": {"size": size}},
+            json={"bandwidth": option},
             idempotent=True,  # setting the same size twice ends the same
         )
 

@@ -555,6 +555,7 @@ def _with(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
 
 
 BAD_CREATES = {
+    "tag value with a dot": _with("publicip.tags", ["env*v1.2"]),  # Table 4-41: no "."
     "number missing": _with("publicip_number", ...),
     "number negative": _with("publicip_number", -1),
     "number 51": _with("publicip_number", 51),
@@ -632,7 +633,7 @@ GOOD_CREATES = {
     "no ip_version": _with("publicip.ip_version", ...),
     "no tags": _with("publicip.tags", ...),
     "empty value": _with("publicip.tags", ["env*"]),
-    "unicode tag": _with("publicip.tags", ["环境*生产.v1"]),
+    "unicode tag": _with("publicip.tags", ["环境*生产-v1"]),
     "long tag": _with("publicip.tags", ["k" * 128 + "*" + "v" * 255]),
     "whole ignores size": _with("bandwidth", {"share_type": "WHOLE", "size": 7,
                                               "id": DEFAULT_SHARED_BANDWIDTH_ID}),
@@ -886,15 +887,15 @@ def test_bandwidth_resize_in_place(instant: RunningEmulator, instant_admin: Admi
         assert client.show_job(job_id).status == "SUCCESS"
         first, second = client.list_publicips()
         assert first.bandwidth_id and second.bandwidth_id
-        client.update_bandwidth_size(first.bandwidth_id, 1500)
+        client.update_bandwidth_size(first.bandwidth_id, 1500, "bandwidth", None)
         assert client.show_publicip(first.id).bandwidth_size == 1500
         assert client.show_publicip(second.id).bandwidth_size == 5  # its own bandwidth
         for bad in (0, 301, 1200, 2500):
             with pytest.raises(ClientError) as info:
-                client.update_bandwidth_size(first.bandwidth_id, bad)
+                client.update_bandwidth_size(first.bandwidth_id, bad, "bandwidth", None)
             assert info.value.code == "VPC.0501"
         with pytest.raises(NotFoundError):
-            client.update_bandwidth_size("missing-bandwidth", 10)
+            client.update_bandwidth_size("missing-bandwidth", 10, "bandwidth", None)
         assert instant_admin.operations()[-1] == "UpdateBandwidth"
     finally:
         client.close()

@@ -267,7 +267,7 @@ def test_bandwidth_drift_shows_on_refresh_and_up_restores_it(
     )
     client = EipClient.from_settings(settings)
     try:
-        client.update_bandwidth_size(bandwidth, 50)  # behind Pulumi's back
+        client.update_bandwidth_size(bandwidth, 50, "bandwidth", None)  # behind Pulumi's back
     finally:
         client.close()
     res.refresh()
