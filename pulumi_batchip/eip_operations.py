@@ -156,26 +156,34 @@ class BatchOperations:
     def find_tagged(self, key: str, value: str) -> dict[str, dict[str, str]]:
         """Every EIP carrying the tag ``key=value``: id -> its tags. Huawei's tag APIs
         do not accept rights granted through an enterprise project (the EIP permission
-        table; terraform's EIP data source tolerates their 403 too): on a 403 the EIPs
-        are listed instead and their tags matched here."""
+        table; terraform's EIP data source tolerates their 403 too), and older API
+        references offer tag management only in some regions (a 404: no such route).
+        Either way the EIPs are listed instead and their tags matched here."""
         try:
             found = self.client.list_publicips_by_tags({key: [value]})
             return {r.resource_id: dict(r.tags) for r in found}
-        except AuthError as exc:
-            if exc.status != 403:
+        except (AuthError, NotFoundError) as exc:
+            if exc.status not in (403, 404):
                 raise
             if not self._listing_instead:
                 self._listing_instead = True
-                self.say("the tag API answered 403: finding EIPs by listing them instead")
+                self.say(f"the tag API answered {exc.status}: finding EIPs by listing them instead")
+            why = (
+                "Huawei's tag APIs do not accept rights granted through an enterprise project"
+                if exc.status == 403
+                else "this region may not serve the tag API"
+            )
             try:
                 return self.listed_with_tag(key, value)
             except BatchIpError as list_exc:
                 raise EipBatchError(
                     f"cannot find the EIPs tagged {key}={value}: the tag API refused "
-                    f"({exc}; Huawei's tag APIs do not accept rights granted through an "
-                    f"enterprise project) and listing the EIPs failed too ({list_exc}). "
-                    "Grant the EIP permissions on the project, not only the enterprise "
-                    "project."
+                    f"({exc}; {why}) and listing the EIPs failed too ({list_exc}). "
+                    + (
+                        "Grant the EIP permissions on the project, not only the enterprise project."
+                        if exc.status == 403
+                        else "Check the region and endpoint."
+                    )
                 ) from list_exc
 
     def listed_with_tag(self, key: str, value: str) -> dict[str, dict[str, str]]:

@@ -414,25 +414,33 @@ def test_requests_as_the_vendor_documents_them(
     assert lists and all(q["enterprise_project_id"] == ["all_granted_eps"] for q in lists)
 
 
+@pytest.mark.parametrize(
+    ("status", "code", "message"),
+    [
+        (403, "VPC.0008", "Forbidden: no permission for enterprise project"),
+        (404, "APIGW.0101", "The API does not exist or has not been published"),
+    ],
+)
 def test_tag_api_forbidden_falls_back_to_listing(
-    provider_server: ProviderProcess, admin: Admin
+    provider_server: ProviderProcess, admin: Admin, status: int, code: str, message: str
 ) -> None:
     """Rights granted only through an enterprise project do not cover the tag APIs
-    (403): the batch's EIPs are then found by listing them and matching their tags."""
+    (403), and older references offer tag management only in some regions (404): the
+    batch's EIPs are then found by listing them and matching their tags."""
     admin.faults(
         {
             "operation": "ListPublicipsByTags",
             "action": "error",
-            "status": 403,
-            "code": "VPC.0008",
-            "message": "Forbidden: no permission for enterprise project",
+            "status": status,
+            "code": code,
+            "message": message,
             "times": 0,
         }
     )
     res = EngineResource(provider_server, TYPE, "ep-only")
     res.up(inputs(count=3))
     assert_state_matches(res, admin)
-    assert "the tag API answered 403" in provider_server.stderr
+    assert f"the tag API answered {status}" in provider_server.stderr
     res.refresh()
     assert len(res.outputs["eip_ids"]) == 3
     res.destroy()
