@@ -394,7 +394,7 @@ class EipBatchProvider(BatchIpProvider):
         progress(f"EipBatch {batch_id}: creating {request.count} EIPs")
         try:
             ids = ops.create(request, batch_id, base=0)
-            eips = ops.details(ids, said_by="the batch tag")
+            eips = ops.created(ids, new=ids)
         except BatchIpError as exc:
             raise ops.fail_with_cleanup(batch_id, exc, operation="create") from exc
         return CreateResult(batch_id, _outputs(props, settings, batch_id, _ordered(eips, [])))
@@ -432,11 +432,11 @@ class EipBatchProvider(BatchIpProvider):
             progress(f"EipBatch {batch_id}: creating {request.count} EIPs")
             try:
                 ids = ops.create(request, batch_id, base=len(adopted))
+                new = [i for i in ids if i not in set(keep)]
+                return _ordered(ops.created(keep + new, new=new), keep)
             except BatchIpError as exc:
                 failed = ops.fail_with_cleanup(batch_id, exc, keep=keep, operation="create")
                 raise EipBatchError(f"{failed} {_restored(ops, adopted, tags)}") from exc
-            new = [i for i in ids if i not in set(keep)]
-            return _ordered(ops.details(keep + new, said_by="the batch tag"), keep)
         if doomed:
             progress(f"EipBatch {batch_id}: releasing the {len(doomed)} newest adopted EIPs")
             ops.delete([e.id for e in doomed])
@@ -551,7 +551,7 @@ class EipBatchProvider(BatchIpProvider):
         try:
             ids = ops.create(request, batch_id, base=len(tagged) - len(leaving), ignore=leaving)
             added = [i for i in ids if i not in set(keep)]
-            return _ordered(ops.details(keep + added, said_by="the batch tag"), keep)
+            return _ordered(ops.created(keep + added, new=added), keep)
         except BatchIpError as exc:
             raise ops.fail_with_cleanup(batch_id, exc, keep=keep, operation="update") from exc
 

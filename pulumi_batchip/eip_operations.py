@@ -10,7 +10,7 @@ import contextlib
 import contextvars
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -42,6 +42,11 @@ RESERVED_TAG_KEYS = frozenset({MANAGED_TAG[0], BATCH_TAG_KEY, STACK_TAG_KEY})
 CONCURRENCY = 4  # in-flight calls per operation: gentle on APIGW throttling
 IDS_PER_LIST_CALL = 50  # keeps the id-filtered list URL short
 PENDING_DELETE = "PENDING_DELETE"  # a deleted EIP's status until it is gone
+# EIP statuses (API Reference, ShowPublicip "status"): being released; left broken by
+# a create or a bind; still being created.
+LEAVING = frozenset({PENDING_DELETE, "NOTIFY_DELETE"})
+BROKEN = frozenset({"ERROR", "BIND_ERROR"})
+CREATING = frozenset({"PENDING_CREATE", "NOTIFYING"})
 POLL_FIRST = 0.25
 POLL_MAX = 5.0
 # After a create whose answer was lost, its EIPs can only be seen arriving: cleanup
@@ -227,8 +232,35 @@ class BatchOperations:
         return [
             by_id[i]
             for i in ids
-            if i in by_id and (pending_delete or by_id[i].status != PENDING_DELETE)
+            if i in by_id and (pending_delete or by_id[i].status not in LEAVING)
         ]
+
+    def created(self, ids: Sequence[str], *, new: Collection[str]) -> list[PublicIp]:
+        """The batch's EIPs after a create added ``new``: new ones still being created
+        are awaited (within the operation's timeout), and one the create left broken
+        (ERROR, BIND_ERROR) fails it, so the caller cleans up."""
+        deadline = self.clock() + self.timeout
+        interval = POLL_FIRST
+        while True:
+            eips = self.details(ids, said_by="the batch tag")
+            fresh = [e for e in eips if e.id in new]
+            if broken := [f"{e.id} ({e.status})" for e in fresh if e.status in BROKEN]:
+                more = f" and {len(broken) - 5} more" if len(broken) > 5 else ""
+                raise EipBatchError(
+                    f"{len(broken)} of the {len(new)} new EIPs ended broken: "
+                    f"{', '.join(broken[:5])}{more}"
+                )
+            waiting = [e.id for e in fresh if e.status in CREATING]
+            if not waiting:
+                return eips
+            if self.clock() >= deadline:
+                raise EipBatchError(
+                    f"{len(waiting)} of the {len(new)} new EIPs were still being created "
+                    f"after {self.timeout:.0f} s"
+                )
+            self.say(f"{len(waiting)} new EIPs are still being created")
+            self.sleep(min(interval, max(0.0, deadline - self.clock())))
+            interval = min(interval * 1.5, POLL_MAX)
 
     # -- creating -------------------------------------------------------------------
     def create(

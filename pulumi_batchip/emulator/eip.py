@@ -189,11 +189,14 @@ class PublicIp:
     alias: str | None = None
     pending_until: float | None = None  # a single create: PENDING_CREATE until then
     deleting_until: float | None = None  # released: PENDING_DELETE, gone after that
+    broken: bool = False  # an `eip_error` fault: the create left it in ERROR
 
     @property
     def status(self) -> str:
         if self.deleting_until is not None:
             return "PENDING_DELETE"
+        if self.broken:
+            return "ERROR"
         if self.pending_until is not None:
             return "PENDING_CREATE"
         return "ACTIVE" if self.port_id else "DOWN"
@@ -322,8 +325,10 @@ class EipState:
     def _finish(self, job: Job, end: float) -> None:
         fault = job.fault if job.fault and job.fault.action == "job_fail" else None
         count = job.spec.count if fault is None else min(fault.created, job.spec.count)
-        for _ in range(count):
+        broken = job.fault.created if job.fault and job.fault.action == "eip_error" else 0
+        for n in range(count):
             job.publicip_ids.append(self._materialise(job.spec, end))
+            self._publicips[job.publicip_ids[-1]].broken = n < broken
         job.end = end
         if fault is None:
             job.status = "SUCCESS"

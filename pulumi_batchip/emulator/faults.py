@@ -11,6 +11,7 @@ the connection before acting), ``lost_response`` (act, then drop the connection)
 ``delay`` (``seconds``, then act normally), ``job_fail`` (``created``: EIPs that exist
 when the job fails; ``job_status``: the word it ends with, ``FAIL``, ``FAILED`` or
 ``ERROR``, else the emulator's ``job_fail_word``), ``job_hang`` (the job never finishes),
+``eip_error`` (``count``: the job succeeds, and that many of its EIPs end in ``ERROR``),
 ``empty`` (``ListPublicips`` / ``ListPublicipsByTags`` only: HTTP 200 with an empty
 list and a total of 0, as Huawei answers a caller without enough rights).
 
@@ -36,11 +37,21 @@ import attrs
 from .config import JOB_FAIL_WORDS, MAX_DELAY_SECONDS
 
 ACTIONS = frozenset(
-    {"throttle", "error", "reset", "lost_response", "delay", "job_fail", "job_hang", "empty"}
+    {
+        "throttle",
+        "error",
+        "reset",
+        "lost_response",
+        "delay",
+        "job_fail",
+        "job_hang",
+        "eip_error",
+        "empty",
+    }
 )
 # Actions the EIP job model carries out itself, instead of the HTTP layer; they only
 # mean something on the call that starts jobs.
-JOB_ACTIONS = frozenset({"job_fail", "job_hang"})
+JOB_ACTIONS = frozenset({"job_fail", "job_hang", "eip_error"})
 JOB_OPERATION = "BatchCreatePublicips"
 # "A caller without enough rights gets HTTP 200 and an empty list from queries" (EIP API
 # Reference, "Precautions for API Permissions"): `empty` answers the list queries so.
@@ -161,7 +172,10 @@ class FaultRule:
             code=_text(raw, "code"),
             message=_text(raw, "message"),
             seconds=_number(raw, "seconds", 0.0, 0.0, MAX_DELAY_SECONDS) or 0.0,
-            created=_integer(raw, "created", 0, 0, MAX_COUNT) or 0,
+            # eip_error says how many EIPs break as `count`; the job model reads both
+            # from `created`.
+            created=_integer(raw, "count" if action == "eip_error" else "created", 0, 0, MAX_COUNT)
+            or 0,
             probability=probability,
             job_status=job_status,
         )

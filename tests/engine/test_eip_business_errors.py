@@ -135,3 +135,18 @@ def test_a_shared_bandwidth_past_20_eips_is_refused_by_the_cloud(
     assert_state_matches(first, admin)
     first.destroy()
     assert held(admin) == {}
+
+
+def test_eips_a_create_left_in_error_fail_it_and_are_cleaned_up(
+    provider_server: ProviderProcess, admin: Admin
+) -> None:
+    """The job succeeds, yet two of its EIPs end in ERROR (a status the API Reference
+    lists): the create fails, says which, and releases all five."""
+    admin.faults({"operation": "BatchCreatePublicips", "action": "eip_error", "count": 2})
+    res = EngineResource(provider_server, TYPE, "broken")
+    with pytest.raises(ProviderError) as info:
+        res.up(inputs(count=5))
+    details = info.value.details
+    assert "2 of the 5 new EIPs ended broken" in details and "(ERROR)" in details
+    assert "Cleaned up: deleted 5 EIP(s)" in details
+    assert {e["status"] for e in held(admin).values()} <= {"PENDING_DELETE"}
