@@ -31,6 +31,10 @@ THROTTLING_CODES = frozenset(
         "APIGW.0308",
     }
 )
+# BCE refuses a request whose x-bce-date is outside its window before acting on it;
+# both BCE SDKs send it again, signed anew ("RequestExpired" in bce-python-sdk
+# baidubce/retry/retry_policy.py and bce-sdk-go bce/retry.go, BackOffRetryPolicy).
+RESIGN_CODES = frozenset({"RequestExpired"})
 # Vendor codes that mean "try again later" without being throttling.
 BUSY_CODES = frozenset({"VPC.0512", "InternalError", "ServiceUnavailable"})
 NOT_FOUND_CODES = frozenset(
@@ -161,6 +165,15 @@ class ClientError(CloudApiError):
     """Any other 4xx: the request itself is wrong or not allowed now."""
 
 
+class ExpiredRequestError(ClientError):
+    """BCE ``RequestExpired``: the signature's time was refused before anything was done,
+    so any call is sent again (each attempt is signed with a fresh date)."""
+
+    @property
+    def retryable(self) -> bool:
+        return True
+
+
 class TransportError(BatchIpError):
     """No HTTP answer at all: connection refused or reset, timeout, lost response.
 
@@ -217,6 +230,8 @@ def code_is(code: str | None, *names: str) -> bool:
 def _classify(status: int, code: str | None) -> type[CloudApiError]:
     if status == 429 or code_is(code, *THROTTLING_CODES):
         return ThrottledError
+    if code_is(code, *RESIGN_CODES):
+        return ExpiredRequestError
     if code_is(code, *BUSY_CODES):
         return BusyError if status < 500 else ServerError
     if status == 404 or code_is(code, *NOT_FOUND_CODES):

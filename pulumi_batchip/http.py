@@ -6,6 +6,8 @@ no test really waits). What is retried (README, "Errors, throttling and retries"
 - throttling (HTTP 429, BCE rate-limit codes, Huawei ``APIGW.0308``) and 5xx / busy
   answers, for idempotent calls; throttling also for non-idempotent ones, because a
   throttled call was refused before it did anything;
+- BCE ``RequestExpired`` (the signature's date was refused), for every call, as the BCE
+  SDKs do: the signer dates and signs each attempt afresh;
 - connection errors where the request never left (connect failure): always, except a
   TLS certificate that fails verification (permanent: reported at once, with its cause);
 - connection errors after the request may have been sent (read timeout, reset, lost
@@ -32,7 +34,13 @@ import attrs
 import httpx
 import tenacity
 
-from .errors import BusyError, CloudApiError, ThrottledError, TransportError
+from .errors import (
+    BusyError,
+    CloudApiError,
+    ExpiredRequestError,
+    ThrottledError,
+    TransportError,
+)
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 USER_AGENT = "pulumi-batchip"
@@ -105,8 +113,8 @@ class RetryPolicy:
 
 
 def _is_retryable(exc: BaseException, idempotent: bool) -> bool:
-    if isinstance(exc, ThrottledError | BusyError):
-        return True  # refused before acting: safe to send again
+    if isinstance(exc, ThrottledError | BusyError | ExpiredRequestError):
+        return True  # refused before acting: safe to send again (signed anew)
     if isinstance(exc, CloudApiError):
         return exc.retryable and idempotent
     if isinstance(exc, TransportError):

@@ -12,7 +12,7 @@ import httpx
 from ..config import BaiduSettings
 from ..errors import BAIDU_BCC, ValidationError, decode_bce_error
 from ..http import ApiCaller, RetryPolicy, json_object, new_http_client, path_segment
-from .signer import BceSigner
+from .signer import BceSigner, query_string
 
 
 def canonical_address(text: str) -> str:
@@ -101,6 +101,12 @@ def _instance_segment(instance_id: str) -> str:
         ) from None
 
 
+def _with_query(path: str, params: Mapping[str, str]) -> str:
+    """``path?query`` with the query as the BCE SDK sends it (a space as ``%20``; httpx's
+    ``params=`` would send ``+``), so what goes on the wire is what was signed."""
+    return f"{path}?{query_string(params)}"
+
+
 class BccClient:
     """``batchAddIp``, ``batchDelIp``, instance detail and reboot.
 
@@ -152,8 +158,7 @@ class BccClient:
         response = self._caller.call(
             "BatchAddIp",
             "PUT",
-            "/v2/instance/batchAddIp",
-            params={"clientToken": client_token},
+            _with_query("/v2/instance/batchAddIp", {"clientToken": client_token}),
             json=body,
             idempotent=True,
         )
@@ -170,8 +175,7 @@ class BccClient:
         self._caller.call(
             "BatchDelIp",
             "PUT",
-            "/v2/instance/batchDelIp",
-            params={"clientToken": client_token},
+            _with_query("/v2/instance/batchDelIp", {"clientToken": client_token}),
             json={"instanceId": instance_id, "privateIps": list(private_ips)},
             idempotent=True,
         )
@@ -188,8 +192,7 @@ class BccClient:
         self._caller.call(
             "RebootInstance",
             "PUT",
-            f"/v2/instance/{_instance_segment(instance_id)}",
-            params={"reboot": ""},
+            _with_query(f"/v2/instance/{_instance_segment(instance_id)}", {"reboot": ""}),
             json={"forceStop": force_stop},
             idempotent=False,
         )

@@ -50,6 +50,7 @@ __all__ = [
     "format_timestamp",
     "parse_authorization",
     "parse_timestamp",
+    "query_string",
     "signing_key",
     "uri_encode",
     "verify",
@@ -155,8 +156,8 @@ def canonical_uri(raw_path: str | bytes) -> str:
 
 
 def _form_unquote(data: bytes) -> bytes:
-    # Query strings are form-encoded on the wire (httpx sends a space as "+"), and the
-    # server decodes them that way before it signs.
+    # A client may form-encode its query (httpx's ``params=`` sends a space as "+"; we
+    # send :func:`query_string`'s "%20"), and the server decodes it that way to sign.
     return unquote_to_bytes(data.replace(b"+", b" "))
 
 
@@ -174,6 +175,13 @@ def canonical_query(raw_query: str | bytes) -> str:
         entries.append(f"{uri_encode(key)}={uri_encode(_form_unquote(raw_value))}")
     entries.sort()
     return "&".join(entries)
+
+
+def query_string(params: Mapping[str, str]) -> str:
+    """The query to send, as the BCE SDK sends it: ``UriEncode(k)=UriEncode(v)``, sorted,
+    ``&``-joined (a space is ``%20``, never ``+``), so the wire form is the signed form
+    (``baidubce.utils.get_canonical_querystring(params, False)``)."""
+    return "&".join(sorted(f"{uri_encode(k)}={uri_encode(v)}" for k, v in params.items()))
 
 
 def _merge_headers(headers: HeaderInput) -> dict[str, bytes]:

@@ -28,9 +28,11 @@ import httpx
 import pytest
 from baidubce.auth.bce_credentials import BceCredentials
 from baidubce.auth.bce_v1_signer import sign as sdk_sign
+from baidubce.utils import get_canonical_querystring
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pulumi_batchip.baidu.bcc import BccClient
 from pulumi_batchip.baidu.signer import (
     BceAuthFailure,
     BceSigner,
@@ -40,9 +42,11 @@ from pulumi_batchip.baidu.signer import (
     compute_authorization,
     default_signed_headers,
     parse_authorization,
+    query_string,
     uri_encode,
     verify,
 )
+from pulumi_batchip.config import BaiduSettings, Credentials
 
 AK = "test-ak-0123"
 SK = "test-sk-secret-4567"
@@ -381,6 +385,52 @@ def test_repeated_query_keys_through_auth_flow() -> None:
         ["content-length:0", "host:h.example", "x-bce-date:2024-01-02T03%3A04%3A05Z"],
         "content-length;host;x-bce-date",
     )
+
+
+@settings(max_examples=300, derandomize=True, deadline=None, database=None)
+@given(st.dictionaries(_KEY, _TEXT, max_size=5))
+def test_query_string_is_the_sdk_query(params: dict[str, str]) -> None:
+    """What we send is what bce-python-sdk sends (``bce_http_client.send_request``:
+    ``path + b'?' + get_canonical_querystring(params, False)``): a space is %20."""
+    sdk_params = {k.encode(): v.encode() for k, v in params.items()}
+    assert query_string(params) == get_canonical_querystring(sdk_params, False).decode()
+    # ... and it is its own canonical form, so the wire form is the signed form.
+    assert canonical_query(query_string(params)) == query_string(params)
+
+
+def test_bcc_client_sends_a_spaced_query_as_the_sdk_does() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"privateIps": ["192.168.0.5"]})
+
+    settings_ = BaiduSettings(Credentials(AK, SK), "bj", "https://bcc.bj.baidubce.com")
+    client = BccClient.from_settings(settings_, transport=httpx.MockTransport(handler))
+    token = "tok en+~/ü"
+    client.batch_add_ip("i-DhjUXmSA", client_token=token, count=1)
+    client.reboot("i-DhjUXmSA")
+    client.close()
+
+    add, reboot = seen
+    sdk_query = get_canonical_querystring({b"clientToken": token.encode()}, False)
+    assert add.url.raw_path == b"/v2/instance/batchAddIp?" + sdk_query
+    assert sdk_query == b"clientToken=tok%20en%2B~%2F%C3%BC"
+    assert reboot.url.raw_path == b"/v2/instance/i-DhjUXmSA?reboot="
+    # Signed as the SDK signs the same parameters.
+    sent = [(k, v) for k, v in add.headers.raw if k.lower() != b"authorization"]
+    moment = datetime.strptime(add.headers["x-bce-date"], "%Y-%m-%dT%H:%M:%SZ")
+    expected = sdk_sign(
+        BceCredentials(AK, SK),
+        b"PUT",
+        b"/v2/instance/batchAddIp",
+        dict(sent),
+        {b"clientToken": token.encode()},
+        timestamp=int(moment.replace(tzinfo=timezone.utc).timestamp()),
+        expiration_in_seconds=1800,
+        headers_to_sign=_expected_signed(sent),
+    )
+    assert add.headers["Authorization"] == expected.decode()
 
 
 def test_canonical_headers_rule() -> None:

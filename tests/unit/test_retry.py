@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
 
+from pulumi_batchip.baidu.signer import BceSigner
 from pulumi_batchip.errors import (
     AuthError,
     ClientError,
+    ExpiredRequestError,
     ServerError,
     ThrottledError,
     TransportError,
@@ -186,6 +189,53 @@ def test_bce_rate_limit_code_retried() -> None:
     caller, _, seen = make_caller([limited, OK], huawei=False)
     caller.call("BatchAddIp", "PUT", "/x", idempotent=True)
     assert len(seen) == 2
+
+
+EXPIRED = httpx.Response(400, json={"code": "RequestExpired", "message": "Request has expired."})
+
+
+def test_bce_request_expired_retried_and_signed_anew() -> None:
+    """As the BCE SDKs (``BackOffRetryPolicy``): sent again, even when not idempotent,
+    each attempt with a fresh ``x-bce-date`` and so a new signature."""
+    fake = FakeTime()
+    start = datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    seen: list[httpx.Request] = []
+    replies = [EXPIRED, OK]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return replies.pop(0)
+
+    signer = BceSigner("ak", "sk", clock=lambda: start + timedelta(seconds=fake.now))
+    client = new_http_client(
+        base_url="https://bcc.test", auth=signer, transport=httpx.MockTransport(handler)
+    )
+    caller = ApiCaller(
+        client,
+        cloud="Baidu BCC",
+        decode_error=decode_bce_error,
+        policy=RetryPolicy(
+            sleep=fake.sleep, clock=fake.clock, rng=lambda: 1.0, initial_backoff=2.0
+        ),
+        log=lambda _line: None,
+    )
+    caller.call("RebootInstance", "PUT", "/v2/instance/i-1?reboot=", idempotent=False)
+    assert len(seen) == 2
+    assert fake.sleeps == [2.0]
+    dates = [r.headers["x-bce-date"] for r in seen]
+    assert dates == ["2024-01-02T03:04:05Z", "2024-01-02T03:04:07Z"]
+    assert seen[0].headers["Authorization"] != seen[1].headers["Authorization"]
+    assert seen[1].headers["Authorization"].startswith("bce-auth-v1/ak/2024-01-02T03:04:07Z/")
+
+
+def test_bce_request_expired_is_a_definite_refusal_once_retries_run_out() -> None:
+    caller, _, seen = make_caller([EXPIRED], huawei=False, max_attempts=3)
+    with pytest.raises(ExpiredRequestError) as info:
+        caller.call("BatchAddIp", "PUT", "/x", idempotent=True)
+    assert len(seen) == 3
+    # A ClientError: the cloud refused it before acting, the outcome is not unknown.
+    assert isinstance(info.value, ClientError)
+    assert (info.value.status, info.value.code) == (400, "RequestExpired")
 
 
 def test_ok_statuses_returned_instead_of_raised() -> None:
