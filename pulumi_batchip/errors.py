@@ -182,13 +182,22 @@ class TransportError(BatchIpError):
     """
 
     def __init__(
-        self, *, cloud: str, operation: str, sent: bool, cause: str, permanent: bool = False
+        self,
+        *,
+        cloud: str,
+        operation: str,
+        sent: bool,
+        cause: str,
+        permanent: bool = False,
+        nobody_home: bool = False,
     ) -> None:
         self.cloud = cloud
         self.operation = operation
         self.sent = sent
         self.cause = cause
         self.permanent = permanent  # e.g. a TLS certificate that failed verification
+        # refused by a loopback endpoint: most likely an emulator that is not running
+        self.nobody_home = nobody_home
         state = "outcome unknown" if sent else "request not sent"
         super().__init__(f"{cloud} {operation} failed: no response ({cause}; {state})")
 

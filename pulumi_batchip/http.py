@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import ipaddress
 import random
 import ssl
 import sys
@@ -43,6 +44,9 @@ from .errors import (
 )
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+# Retries of a call refused by a loopback endpoint stop after this long: nothing is
+# listening there (an emulator not started), and waiting longer only hides it.
+LOCAL_REFUSED_SECONDS = 3.0
 USER_AGENT = "pulumi-batchip"
 
 # The deadline (time.monotonic) of the operation a call belongs to, if any: no retry
@@ -147,24 +151,54 @@ class _Stop:
         if state.attempt_number >= self._policy.max_attempts:
             return True
         elapsed = self._policy.clock() - self._started
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, TransportError) and exc.nobody_home and elapsed >= LOCAL_REFUSED_SECONDS:
+            return True  # a local endpoint nobody listens at: say so soon
         if elapsed + self._wait(state) > self._policy.max_total_seconds:
             return True
         left = remaining_time(self._policy.clock)
         return left is not None and self._wait(state) >= left
 
 
-def _transport_error(cloud: str, operation: str, exc: httpx.TransportError) -> TransportError:
+def _transport_error(
+    cloud: str, operation: str, exc: httpx.TransportError, endpoint: httpx.URL
+) -> TransportError:
     # ConnectError/ConnectTimeout/PoolTimeout: nothing reached the server.
     sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
     detail = " ".join(str(exc).split())[:200]
     cause = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    local = _refused(exc) and _is_loopback(endpoint.host)
+    if local:
+        cause += f"; nothing is listening at {endpoint}: is the emulator running?"
     return TransportError(
         cloud=cloud,
         operation=operation,
         sent=sent,
         cause=cause,
         permanent=_certificate_rejected(exc),
+        nobody_home=local,
     )
+
+
+def _refused(exc: BaseException) -> bool:
+    """The connection was refused (nothing listens on the port)."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, ConnectionRefusedError) or "Connection refused" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _certificate_rejected(exc: BaseException) -> bool:
@@ -264,7 +298,8 @@ class ApiCaller:
         try:
             response = self._client.request(method, path, params=params, json=json, **extra)
         except httpx.TransportError as exc:
-            raise _transport_error(self._cloud, operation, exc) from None
+            endpoint = self._client.base_url
+            raise _transport_error(self._cloud, operation, exc, endpoint) from None
         if response.is_success or response.status_code in ok_statuses:
             return response
         raise self._decode_error(operation, response).redacted(self._redact)

@@ -278,3 +278,39 @@ def test_an_access_key_echoed_by_the_cloud_is_redacted() -> None:
         caller.call("ListPublicips", "GET", "/x", idempotent=True)
     assert "AKecho12345" not in str(info.value)
     assert 'APIGW.0301 "ak <redacted> not exist" (request id r-1)' in str(info.value)
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_a_loopback_endpoint_nobody_listens_at_fails_soon_and_says_so() -> None:
+    """A stopped emulator: the real connection is refused; retries stop once 3 s
+    (mocked) have passed, and the error names the endpoint and the likely cause."""
+    fake = FakeTime()
+    endpoint = f"http://127.0.0.1:{_closed_port()}"
+    caller = ApiCaller(
+        httpx.Client(base_url=endpoint),
+        cloud="Huawei EIP",
+        decode_error=decode_huawei_error,
+        policy=RetryPolicy(sleep=fake.sleep, clock=fake.clock, rng=lambda: 1.0),
+        log=lambda _line: None,
+    )
+    with pytest.raises(TransportError) as info:
+        caller.call("ListPublicips", "GET", "/v1/p/publicips", idempotent=True)
+    assert info.value.nobody_home and not info.value.sent
+    assert f"nothing is listening at {endpoint}: is the emulator running?" in str(info.value)
+    assert 3.0 <= fake.now < 8.0 and len(fake.sleeps) < 5  # not the 180 s budget
+
+
+def test_a_refused_remote_endpoint_keeps_the_full_budget() -> None:
+    refused = httpx.ConnectError("[Errno 111] Connection refused")
+    caller, fake, seen = make_caller([refused])
+    with pytest.raises(TransportError) as info:
+        caller.call("ListPublicips", "GET", "/v1/p/publicips", idempotent=True)
+    assert not info.value.nobody_home and "emulator" not in str(info.value)
+    assert len(seen) == 8
