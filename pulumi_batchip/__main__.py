@@ -1,26 +1,51 @@
 """``python -m pulumi_batchip <command>``: tools for stacks that use pulumi-batchip.
 
-- ``orphans --state FILE [--release [--yes]]``: what this package made for a stack
-  that no resource in its state owns (see ``pulumi_batchip.orphans``).
+``python -m pulumi_batchip --help`` lists the commands; ``<command> --help`` their
+options.
 """
 
 from __future__ import annotations
 
+import argparse
+import difflib
 import sys
 
-from .orphans import main as orphans_main
+from . import orphans
 
-COMMANDS = {"orphans": orphans_main}
+DESCRIPTION = "Tools for Pulumi stacks that use pulumi-batchip."
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="python -m pulumi_batchip", description=DESCRIPTION)
+    commands = top.add_subparsers(dest="command", metavar="<command>")
+    found = commands.add_parser(
+        "orphans",
+        help="list (and release) what pulumi-batchip made for a stack that no resource "
+        "in its state owns",
+        description="List (and release) what pulumi-batchip made for a stack that no "
+        "resource in its state owns, from a `pulumi stack export`.",
+    )
+    orphans.add_arguments(found)
+    return top
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in COMMANDS:
+    top = parser()
+    names = ["orphans"]
+    if argv and not argv[0].startswith("-") and argv[0] not in names:
+        close = difflib.get_close_matches(argv[0], names, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
         print(
-            "usage: python -m pulumi_batchip orphans --state FILE [--release [--yes]]",
+            f"python -m pulumi_batchip: unknown command {argv[0]!r}{hint} "
+            f"(commands: {', '.join(names)}; --help for more)",
             file=sys.stderr,
         )
         return 2
-    return COMMANDS[argv[0]](argv[1:])
+    args = top.parse_args(argv)
+    if args.command is None:
+        top.print_help(sys.stderr)
+        return 2
+    return orphans.run_parsed(args)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ released.
 
 from __future__ import annotations
 
+import argparse
 import ipaddress
 import json
 import os
@@ -502,20 +503,18 @@ def _read(path: str) -> str:
         raise StateError(f"cannot read the state file {path}: {exc.strerror}") from None
 
 
-def main(argv: list[str], stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(
-        prog="python -m pulumi_batchip orphans",
-        description="List (and release) what pulumi-batchip made for a stack that no "
-        "resource in its state owns.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``orphans`` command's options (``python -m pulumi_batchip orphans``)."""
     parser.add_argument(
         "--state", required=True, help="`pulumi stack export` output, or - for stdin"
     )
     parser.add_argument("--release", action="store_true", help="delete the orphan EIPs")
     parser.add_argument("--yes", action="store_true", help="do not ask before releasing")
-    args = parser.parse_args(argv)
+
+
+def run_parsed(
+    args: argparse.Namespace, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout
+) -> int:
     try:
         return run(args.state, do_release=args.release, yes=args.yes, stdin=stdin, out=out)
     except BatchIpError as exc:
