@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
 import attrs
@@ -70,6 +71,78 @@ HTTP_TIMEOUT = ("batchip:httpTimeout", "BATCHIP_HTTP_TIMEOUT")
 DEFAULT_HTTP_TIMEOUT = 30.0
 
 
+# The vendors' identifier formats, each stated once: a region becomes part of an endpoint
+# host and ids go into URL paths, so anything else must never reach a request. Each rule
+# returns why a value breaks it, or None; `check` and the resolution below both use them.
+# Sources (docs/design.md, "Identifier formats"):
+# - Huawei region ids: every id of huaweicloudsdkeip 3.1.219 (v2/region/eip_region.py:
+#   cn-north-4, ap-southeast-1, la-south-2, my-kualalumpur-1, eu-west-101, ...) and the
+#   "Regions and Endpoints" page: lowercase letters and digits in two or more parts
+#   joined by single hyphens; the id is one DNS label of vpc.{region}.myhuaweicloud.com.
+# - Huawei project ids: the EIP API reference gives project_id "minimum length 32,
+#   maximum length 32"; IAM's examples (GET /v3/projects) are lowercase hex,
+#   e.g. a4a5d4098fb4474fa22cd05f897d6b99.
+# - Baidu regions: BCC "Service Domain Name" (bcc.{bj,gz,su,hkg,fwh,bd,sin,fsh}
+#   .baidubce.com), BOS "Region and Endpoint" (cd, yq), BSS (hk02, hb-fsg): lowercase
+#   letters and digits, parts joined by single hyphens, one DNS label of the host.
+# - BCC instance ids: "i-" and letters/digits ("i-DhjUXmSA" in the batchAddIp reference,
+#   cloud.baidu.com/doc/BCC/s/ulxedqb8e; 8 after "i-", as the emulator makes them). Not
+#   held to 8: any 1..62, so ids of mocks and tests ("i-1") keep working; 64 in all.
+DNS_LABEL_MAX = 63  # RFC 1035: a region is one label of the endpoint's host name
+HUAWEI_REGION_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+")
+HUAWEI_PROJECT_ID_RE = re.compile(r"[0-9a-f]{32}")
+BAIDU_REGION_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+BCC_INSTANCE_ID_RE = re.compile(r"i-[A-Za-z0-9]{1,62}")
+HUAWEI_REGION_RULE = (
+    "a Huawei region id such as 'cn-north-4': lowercase letters and digits in two or "
+    f"more parts joined by single hyphens, at most {DNS_LABEL_MAX} characters"
+)
+HUAWEI_PROJECT_ID_RULE = (
+    "a Huawei project id: 32 lowercase hexadecimal characters "
+    "(such as '0123456789abcdef0123456789abcdef')"
+)
+BAIDU_REGION_RULE = (
+    "a Baidu region such as 'bj' or 'gz': lowercase letters and digits, parts joined "
+    f"by single hyphens, at most {DNS_LABEL_MAX} characters"
+)
+BCC_INSTANCE_ID_RULE = "a BCC instance id such as 'i-DhjUXmSA': 'i-' and 1..62 letters or digits"
+
+
+def _quoted(value: object, limit: int = 40) -> str:
+    """A user's value in a message, cut short (errors travel in gRPC metadata)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int past the interpreter's digit limit
+        return f"<{type(value).__name__} too large to show>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _format_problem(value: object, pattern: re.Pattern[str], rule: str, limit: int) -> str | None:
+    if isinstance(value, str) and len(value) <= limit and pattern.fullmatch(value):
+        return None
+    return f"must be {rule}, not {_quoted(value)}"
+
+
+def huawei_region_problem(value: object) -> str | None:
+    """Why ``value`` is no Huawei region id, or None."""
+    return _format_problem(value, HUAWEI_REGION_RE, HUAWEI_REGION_RULE, DNS_LABEL_MAX)
+
+
+def huawei_project_id_problem(value: object) -> str | None:
+    """Why ``value`` is no Huawei project id, or None."""
+    return _format_problem(value, HUAWEI_PROJECT_ID_RE, HUAWEI_PROJECT_ID_RULE, 32)
+
+
+def baidu_region_problem(value: object) -> str | None:
+    """Why ``value`` is no Baidu region, or None."""
+    return _format_problem(value, BAIDU_REGION_RE, BAIDU_REGION_RULE, DNS_LABEL_MAX)
+
+
+def bcc_instance_id_problem(value: object) -> str | None:
+    """Why ``value`` is no BCC instance id, or None."""
+    return _format_problem(value, BCC_INSTANCE_ID_RE, BCC_INSTANCE_ID_RULE, 64)
+
+
 def _lookup(
     names: tuple[str, str], config: Mapping[str, str], env: Mapping[str, str]
 ) -> str | None:
@@ -96,6 +169,28 @@ def _require(
             f"missing {what}: set the Pulumi config `{key}` "
             f"(pulumi config set --secret {key} ...) or the environment variable {var}"
         )
+    return value
+
+
+def _valid(
+    names: tuple[str, str],
+    what: str,
+    argument: str | None,
+    rule: Callable[[object], str | None],
+    config: Mapping[str, str],
+    env: Mapping[str, str],
+) -> str:
+    """The resource's ``argument``, else the setting; refused unless ``rule`` passes."""
+    value = argument or _require(names, what, config, env)
+    if problem := rule(value):
+        key, var = names
+        if argument:
+            source = f"the resource's {what} (its argument, not `{key}`)"
+        elif _lookup(names, config, {}) is not None:
+            source = f"the Pulumi config `{key}`"
+        else:
+            source = f"the environment variable {var} (read as `{key}` is not set)"
+        raise ConfigError(f"{source} {problem}")
     return value
 
 
@@ -143,7 +238,7 @@ def resolve_baidu(
         secret_key=_require(BAIDU_SECRET_KEY, "Baidu secret key", config, env),
         security_token=_lookup(BAIDU_SECURITY_TOKEN, config, env),
     )
-    region = region or _require(BAIDU_REGION, "Baidu region", config, env)
+    region = _valid(BAIDU_REGION, "Baidu region", region, baidu_region_problem, config, env)
     override = _lookup(BCC_ENDPOINT, config, env)
     allow = _truthy(_lookup(ALLOW_INSECURE_HTTP, config, env))
     endpoint = check_endpoint(
@@ -165,8 +260,10 @@ def resolve_huawei(
         secret_key=_require(HUAWEI_SECRET_KEY, "Huawei secret key", config, env),
         security_token=_lookup(HUAWEI_SECURITY_TOKEN, config, env),
     )
-    region = region or _require(HUAWEI_REGION, "Huawei region", config, env)
-    project_id = project_id or _require(HUAWEI_PROJECT_ID, "Huawei project id", config, env)
+    region = _valid(HUAWEI_REGION, "Huawei region", region, huawei_region_problem, config, env)
+    project_id = _valid(
+        HUAWEI_PROJECT_ID, "Huawei project id", project_id, huawei_project_id_problem, config, env
+    )
     override = _lookup(EIP_ENDPOINT, config, env)
     allow = _truthy(_lookup(ALLOW_INSECURE_HTTP, config, env))
     endpoint = check_endpoint(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import re
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -62,6 +63,8 @@ WHOLE_MAX_EIPS = 20
 MAX_USER_TAGS = 7  # 10 per EIP where the limit is lowest, minus our three
 BANDWIDTH_NAME_RE = re.compile(rf"[A-Za-z0-9_.\-{_CJK}]{{1,64}}")
 MAX_ID_LENGTH = 64  # ids, regions and project ids: bounded, so errors stay small
+# region and project_id follow the vendor's formats (config.py, stated once there).
+ID_RULES = {"region": cfg.huawei_region_problem, "project_id": cfg.huawei_project_id_problem}
 BATCH_ID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 # Changing any of these means new EIPs; count and tags change in place.
 REPLACE_KEYS = ("publicip_type", "ip_version", "enterprise_project_id", "region", "project_id")
@@ -198,9 +201,13 @@ def check_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], Failures]:
         value = news.get(key)
         if value is None:
             continue
-        if not is_unknown(value) and (
-            not isinstance(value, str) or not 0 < len(value.strip()) <= MAX_ID_LENGTH
-        ):
+        if is_unknown(value):
+            pass
+        elif key in ID_RULES:  # the vendor formats: in the endpoint host, the URL paths
+            value = value.strip() if isinstance(value, str) else value
+            if problem := ID_RULES[key](value):
+                f.add(key, problem)
+        elif not isinstance(value, str) or not 0 < len(value.strip()) <= MAX_ID_LENGTH:
             f.add(key, f"must be a non-empty string of at most {MAX_ID_LENGTH} characters")
         out[key] = value
     if out.get("bandwidth") is None:
@@ -299,14 +306,23 @@ def _eip_output(eip: PublicIp) -> dict[str, Any]:
 
 def _ordered(eips: list[PublicIp], previous: list[str]) -> list[PublicIp]:
     """Stable order: EIPs already in state keep their place, new ones follow by
-    creation time, then address."""
+    creation time, then address in numeric order (100.64.0.2 before 100.64.0.10)."""
     rank = {eip_id: n for n, eip_id in enumerate(previous)}
     known = sorted((e for e in eips if e.id in rank), key=lambda e: rank[e.id])
     new = sorted(
         (e for e in eips if e.id not in rank),
-        key=lambda e: (e.create_time or "", e.address or "", e.id),
+        key=lambda e: (e.create_time or "", _address_key(e.address), e.id),
     )
     return known + new
+
+
+def _address_key(address: str | None) -> tuple[int, int]:
+    """Numeric order of addresses (IPv4 before IPv6); none, or not an address, last."""
+    try:
+        parsed = ipaddress.ip_address(address or "")
+    except ValueError:
+        return (7, 0)
+    return (parsed.version, int(parsed))
 
 
 class EipBatchProvider(BatchIpProvider):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import re
 import secrets
 import threading
 import time
@@ -65,10 +64,8 @@ SCHEMA_VERSION = 2
 OWNER_KEY = "owner_key"
 FLAG_DEFAULTS: Mapping[str, bool] = {"ipv6": False, "reboot": False, "adopt": False}
 
-# BCC instance ids look like "i-DhjUXmSA" (shared/reference/baidu-bcc.md): a generous
-# bound that still keeps an id safe in a URL path and short in every message.
-INSTANCE_ID_PATTERN = re.compile(r"[A-Za-z0-9-]{1,64}")
-REGION_PATTERN = re.compile(r"[A-Za-z0-9-]{1,32}")  # bj, gz, su, hkg, fwh, ... (endpoint host)
+# Instance ids and regions: the vendor formats of config.py (bcc_instance_id_problem,
+# baidu_region_problem), which keep an id safe in a URL path and a region in a host name.
 MAX_ADDRESS_TEXT = 64  # the longest IPv6 spelling is 45 characters
 MAX_ADDRESSES = 256  # per set; BCC holds far fewer per NIC (40 at most on an ENI)
 MAX_FAILURES_PER_PROPERTY = 10
@@ -99,12 +96,7 @@ def _instance_id_problem(value: object) -> str | None:
     """Why ``value`` is no instance id, or None."""
     if not isinstance(value, str) or not value:
         return "must be a non-empty instance id such as 'i-DhjUXmSA'"
-    if not INSTANCE_ID_PATTERN.fullmatch(value):
-        return (
-            "must be a BCC instance id such as 'i-DhjUXmSA' (at most 64 letters, digits "
-            f"and '-'), not {_brief(value)}"
-        )
-    return None
+    return cfg.bcc_instance_id_problem(value)
 
 
 def _address_problem(text: str, ipv6: object) -> str | None:
@@ -238,12 +230,8 @@ def check_inputs(news: Mapping[str, Any]) -> tuple[dict[str, Any], Failures]:
     if region is not None and not is_unknown(region):
         if not isinstance(region, str) or not region.strip():
             failures.add("region", "must be a non-empty region name such as 'bj'")
-        elif not REGION_PATTERN.fullmatch(region.strip()):
-            failures.add(
-                "region",
-                "must be a region name such as 'bj' (at most 32 letters, digits and '-'), "
-                f"not {_brief(region)}",
-            )
+        elif problem := cfg.baidu_region_problem(region.strip()):
+            failures.add("region", problem)
         else:
             region = region.strip()
     if region is not None:
@@ -695,9 +683,7 @@ class SecondaryIpSetProvider(BatchIpProvider):
             instance_id, owned = parse_import_id(id_)
             ipv6 = ipaddress.ip_address(owned[0]).version == 6
             region = props.get("region")
-            region = (
-                region if isinstance(region, str) and REGION_PATTERN.fullmatch(region) else None
-            )
+            region = region if cfg.baidu_region_problem(region) is None else None
             desired = _Desired(instance_id, ipv6, False, region, None, None)
         else:
             state = self._migrated(props)

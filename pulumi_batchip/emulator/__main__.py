@@ -21,6 +21,7 @@ from .config import (
     DEFAULT_HW_CREDENTIALS,
     DEFAULT_HW_PROJECT_ID,
     DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_REGIONS,
     JOB_FAIL_WORDS,
     EmulatorConfig,
 )
@@ -37,6 +38,7 @@ _FLAGS = {
     "latency_seconds": "--latency",
     "max_connections": "--max-connections",
     "delete_seconds": "--delete-seconds",
+    "regions": "--regions",
 }
 
 
@@ -68,6 +70,17 @@ def _parser() -> argparse.ArgumentParser:
         help=f"default: ${HW_SECRET_KEY_ENV}, else {hw_sk}",
     )
     p.add_argument("--hw-project-id", default=DEFAULT_HW_PROJECT_ID)
+    p.add_argument(
+        "--regions",
+        type=_region_list,
+        default=None,
+        metavar="R1,R2,...",
+        help="Huawei and Baidu regions served, comma-separated (e.g. cn-north-4,bj): a "
+        "request whose Host is vpc.{region}.myhuaweicloud.com or bcc.{region}.baidubce.com "
+        "for another region is refused (401 APIGW.0301 / 403 AccessDenied); requests to "
+        "the emulator's own address name no region and are served. Default: every region "
+        f"the vendors publish ({len(DEFAULT_REGIONS)})",
+    )
     p.add_argument("--job-seconds", type=float, default=1.0, help="EIP job duration")
     p.add_argument("--eip-quota", type=int, default=1000)
     p.add_argument(
@@ -116,6 +129,11 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _region_list(text: str) -> frozenset[str]:
+    """``--regions`` as a set of names; EmulatorConfig checks each name."""
+    return frozenset(part.strip() for part in text.split(",") if part.strip())
+
+
 def _secret(flag: str | None, variable: str, default: str) -> str:
     """The flag, else the environment variable (if set and not empty), else the default."""
     if flag is not None:
@@ -146,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             job_fail_word=args.job_fail_word,
             tags_forbidden=args.tags_forbidden,
             bcc_add_ip_no_body=args.bcc_add_ip_no_body,
+            regions=DEFAULT_REGIONS if args.regions is None else args.regions,
         )
     except (TypeError, ValueError) as exc:
         message = str(exc)

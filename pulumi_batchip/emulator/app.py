@@ -84,6 +84,9 @@ class Route:
 class Service(Protocol):
     name: str
     request_id_header: str
+    # The vendor's endpoint host, "{region}" in place of the region's label
+    # ("vpc.{region}.myhuaweicloud.com"): how a request names its region (host_region).
+    endpoint_host: str
 
     def owns(self, path: str) -> bool: ...
 
@@ -94,6 +97,8 @@ class Service(Protocol):
     def error_body(self, error: ApiError, request_id: str) -> Any: ...
 
     def throttle_error(self) -> ApiError: ...
+
+    def region_error(self, region: str) -> ApiError: ...
 
     def not_found_error(self, method: str, path: str) -> ApiError: ...
 
@@ -225,6 +230,10 @@ class EmulatorApp:
         if self.config.latency_seconds > 0:
             time.sleep(self.config.latency_seconds)
         try:
+            # The vendor routes on the Host before it looks at the signature.
+            region = host_region(request.headers.get("Host", ""), service.endpoint_host)
+            if region is not None and region not in self.config.regions:
+                raise service.region_error(region)
             service.authenticate(call, time.time())
             if route is None:
                 raise service.not_found_error(request.method, path)
@@ -280,6 +289,17 @@ class EmulatorApp:
         if error.status == 429:
             headers["Retry-After"] = "1"
         return _json_response(error.status, service.error_body(error, request_id), headers)
+
+
+def host_region(host: str, template: str) -> str | None:
+    """The region a Host header names through ``template``, or None when it names none:
+    an explicit endpoint (this emulator's own address, a proxy) carries no region, so
+    only a request sent with the vendor's host name can be refused for its region."""
+    name = re.sub(r":[0-9]*\Z", "", host.strip().lower()).rstrip(".")
+    prefix, _, suffix = template.partition("{region}")
+    if len(name) > len(prefix) + len(suffix) and name.startswith(prefix) and name.endswith(suffix):
+        return name[len(prefix) : len(name) - len(suffix)]
+    return None
 
 
 def _entry(

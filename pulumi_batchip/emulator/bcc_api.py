@@ -218,6 +218,7 @@ class BccApi:
 
     name = "bcc"
     request_id_header = "x-bce-request-id"
+    endpoint_host = "bcc.{region}.baidubce.com"
 
     def __init__(
         self, config: EmulatorConfig, *, reboot_seconds: float = DEFAULT_REBOOT_SECONDS
@@ -331,6 +332,16 @@ class BccApi:
 
     def throttle_error(self) -> ApiError:
         return ApiError(429, "RateLimit", "Request rate limit exceeded, please retry later.")
+
+    def region_error(self, region: str) -> ApiError:
+        # A documented BCE common error (shared/reference/baidu-bcc.md, "Errors"): 403,
+        # never a 404 that a read would take for "gone". The real endpoint of an unknown
+        # region does not resolve at all; a known one serves only its own region.
+        return ApiError(
+            403,
+            "AccessDenied",
+            f"Access denied. Region {region[:64]} is not served here (emulator --regions).",
+        )
 
     def not_found_error(self, method: str, path: str) -> ApiError:
         return ApiError(

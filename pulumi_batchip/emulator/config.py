@@ -5,10 +5,12 @@ is missing, and so that the default credentials can be read without the extra.""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
+
+from ..config import baidu_region_problem
 
 DEFAULT_BCE_CREDENTIALS = {"emulator-bce-ak": "emulator-bce-sk"}
 DEFAULT_HW_CREDENTIALS = {"emulator-hw-ak": "emulator-hw-sk"}
@@ -36,6 +38,53 @@ DEFAULT_DELETE_SECONDS = 0.5
 # FAILED and ERROR are there to prove a client takes any word but a running one as the
 # end, rather than waiting out its deadline on a word it does not know.
 JOB_FAIL_WORDS = ("FAIL", "FAILED", "ERROR")
+# The regions served (``--regions``): a request whose Host names a vendor endpoint
+# (vpc.{region}.myhuaweicloud.com, bcc.{region}.baidubce.com) of another region is refused.
+# By default every region the vendors publish: Huawei's are the ids of huaweicloudsdkeip
+# 3.1.219 (v2/region/eip_region.py); Baidu's the BCC "Service Domain Name" list plus cd,
+# yq (BOS "Region and Endpoint") and nj. Before this setting the emulator looked at no
+# region, so every real region keeps working by default.
+DEFAULT_HW_REGIONS = frozenset(
+    [
+        "ae-ad-1",
+        "af-north-1",
+        "af-south-1",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "ap-southeast-3",
+        "ap-southeast-4",
+        "ap-southeast-5",
+        "cn-east-2",
+        "cn-east-3",
+        "cn-east-4",
+        "cn-east-5",
+        "cn-north-1",
+        "cn-north-11",
+        "cn-north-12",
+        "cn-north-2",
+        "cn-north-4",
+        "cn-north-9",
+        "cn-south-1",
+        "cn-south-2",
+        "cn-south-4",
+        "cn-southwest-2",
+        "eu-west-0",
+        "eu-west-101",
+        "la-north-2",
+        "la-south-2",
+        "me-east-1",
+        "my-kualalumpur-1",
+        "na-mexico-1",
+        "ru-moscow-1",
+        "ru-northwest-2",
+        "sa-brazil-1",
+        "tr-west-1",
+    ]
+)
+DEFAULT_BCE_REGIONS = frozenset(
+    ["bj", "gz", "su", "hkg", "fwh", "bd", "sin", "fsh", "cd", "yq", "nj"]
+)
+DEFAULT_REGIONS = DEFAULT_HW_REGIONS | DEFAULT_BCE_REGIONS
 
 
 def _finite_at_least(low: float, high: float = math.inf) -> Any:
@@ -63,6 +112,27 @@ def _job_fail_word(_instance: object, attribute: attrs.Attribute[Any], value: st
     if value not in JOB_FAIL_WORDS:
         words = ", ".join(JOB_FAIL_WORDS)
         raise ValueError(f"{attribute.name} must be one of {words}, not {value!r}")
+
+
+def _regions(value: object) -> frozenset[str]:
+    """The served regions as a set; a bare string is refused (it is no list of names)."""
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise TypeError(f"regions must be a collection of region names, not {value!r:.60}")
+    return frozenset(value)
+
+
+def _region_names(
+    _instance: object, attribute: attrs.Attribute[Any], value: frozenset[str]
+) -> None:
+    if not value:
+        raise ValueError(f"{attribute.name} must name at least one region")
+    for name in sorted(value, key=repr):
+        # Every Huawei region id is also of the Baidu form: one rule covers both.
+        if baidu_region_problem(name) is not None:
+            raise ValueError(
+                f"{attribute.name} must be region names (lowercase letters and digits, "
+                f"parts joined by single hyphens), not {name!r:.60}"
+            )
 
 
 def _positive_finite(_instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
@@ -99,4 +169,9 @@ class EmulatorConfig:
     # batchAddIp answers 200 with no body, as the BCC API documentation promises.
     bcc_add_ip_no_body: bool = attrs.field(
         default=False, validator=attrs.validators.instance_of(bool)
+    )
+    # The regions served: a request whose Host header names a vendor endpoint of another
+    # region is refused as the vendor's gateway would (see DEFAULT_REGIONS).
+    regions: frozenset[str] = attrs.field(
+        default=DEFAULT_REGIONS, converter=_regions, validator=_region_names
     )

@@ -457,6 +457,7 @@ class EipApi:
 
     name = "eip"
     request_id_header = "X-Request-Id"
+    endpoint_host = "vpc.{region}.myhuaweicloud.com"  # EIP shares the VPC endpoint
 
     def __init__(self, config: EmulatorConfig, *, clock: Clock = time.time) -> None:
         self.config = config
@@ -549,6 +550,16 @@ class EipApi:
             429,
             CODE_GATEWAY_THROTTLED,
             "The throttling threshold has been reached: policy user over ratelimit",
+        )
+
+    def region_error(self, region: str) -> ApiError:
+        # A project id belongs to one region: another region's gateway refuses it as bad
+        # IAM information (401, like _check_project), never a 404 a read takes for "gone".
+        return ApiError(
+            401,
+            CODE_GATEWAY_AUTH,
+            f"Incorrect IAM authentication information: region {region[:64]} is not "
+            "served here (emulator --regions)",
         )
 
     def not_found_error(self, method: str, path: str) -> ApiError:

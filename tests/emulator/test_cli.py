@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from pulumi_batchip.baidu.bcc import BccClient
+from pulumi_batchip.baidu.signer import BceSigner
 from pulumi_batchip.config import BaiduSettings, Credentials, HuaweiSettings
 from pulumi_batchip.emulator import DEFAULT_HW_PROJECT_ID
 from pulumi_batchip.errors import AuthError, CloudApiError
@@ -71,6 +72,46 @@ def test_flags_set_project_and_quota() -> None:
         proc.terminate()
         proc.communicate(timeout=20)
     assert proc.returncode == 0
+
+
+def test_regions_flag_limits_the_regions_served() -> None:
+    proc = start("--regions", "cn-north-4, bj")
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().decode().strip()
+        signer = BceSigner("emulator-bce-ak", "emulator-bce-sk")
+        with httpx.Client(base_url=url, auth=signer, timeout=10) as http:
+            path = "/v2/instance/i-DhjUXmSA"
+            assert http.get(path, headers={"Host": "bcc.bj.baidubce.com"}).status_code == 200
+            refused = http.get(path, headers={"Host": "bcc.gz.baidubce.com"})
+            assert (refused.status_code, refused.json()["code"]) == (403, "AccessDenied")
+            assert http.get(path).status_code == 200  # its own address names no region
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=20)
+    assert proc.returncode == 0
+
+
+@pytest.mark.parametrize("regions", ["BJ", "bj,cn north 4", ","])
+def test_bad_regions_flag_is_a_usage_error(regions: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pulumi_batchip.emulator", "--port", "0", "--regions", regions],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "--regions" in result.stderr.splitlines()[-1]
+
+
+def test_help_documents_regions() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "pulumi_batchip.emulator", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "--regions" in result.stdout and "vpc.{region}.myhuaweicloud.com" in result.stdout
 
 
 # --- without werkzeug -------------------------------------------------------------------

@@ -211,16 +211,20 @@ def test_sdk_resizes_a_dedicated_bandwidth(sdk: EipClient) -> None:
         )
     )
     assert resized.bandwidth.size == 200
+    # Left out, charge_mode means "bandwidth" (Table 4-62): the traffic billing is gone.
+    assert resized.bandwidth.charge_mode == "bandwidth"
     shown = sdk.show_publicip(ShowPublicipRequest(publicip_id=eip.id)).publicip
     assert shown.bandwidth_size == 200
     with pytest.raises(ClientRequestException) as info:
         sdk.update_bandwidth(
             UpdateBandwidthRequest(
                 bandwidth_id=eip.bandwidth_id,
-                body=UpdateBandwidthRequestBody(bandwidth=UpdateBandwidthOption(size=350)),
+                body=UpdateBandwidthRequestBody(
+                    bandwidth=UpdateBandwidthOption(size=350, charge_mode="traffic")
+                ),
             )
         )
-    # 350 is a valid size, but this bandwidth is billed by traffic: at most 300.
+    # 350 is a valid size, but billed by traffic a bandwidth takes at most 300.
     assert (info.value.status_code, info.value.error_code) == (400, "VPC.0501")
     with pytest.raises(ClientRequestException) as info:
         sdk.update_bandwidth(

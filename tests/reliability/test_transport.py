@@ -27,7 +27,7 @@ HUAWEI = {
     "HW_ACCESS_KEY": "ak",
     "HW_SECRET_KEY": "sk",
     "HW_REGION_NAME": "cn-north-4",
-    "HW_PROJECT_ID": "p",
+    "HW_PROJECT_ID": "0123456789abcdef0123456789abcdef",  # the vendor's format
 }
 
 

@@ -271,3 +271,52 @@ def test_at_most_seven_user_tags() -> None:
     assert _tag_failures({f"k{n}": "v" for n in range(8)}) == [
         "at most 7 tags (an EIP holds 10, three are ours)"
     ]
+
+
+# --- region and project id: the vendor's formats, refused before any API call --------
+
+BAD_IDS = [
+    ("region", "ap-southeast-1.evil.example/", "Huawei region id"),
+    ("region", "cn north 4", "Huawei region id"),
+    ("region", "CN-NORTH-4", "Huawei region id"),
+    ("region", "", "Huawei region id"),
+    ("region", "cn-north-4/../x", "Huawei region id"),
+    ("region", 4, "Huawei region id"),
+    ("project_id", "0123456789abcdef0123456789abcde", "32 lowercase hexadecimal"),  # 31
+    ("project_id", "0123456789abcdef0123456789abcdef0", "32 lowercase hexadecimal"),  # 33
+    ("project_id", "0123456789ABCDEF0123456789ABCDEF", "32 lowercase hexadecimal"),
+    ("project_id", "../0123456789abcdef0123456789abc", "32 lowercase hexadecimal"),
+    ("project_id", "", "32 lowercase hexadecimal"),
+]
+
+
+@pytest.mark.parametrize(("key", "value", "rule"), BAD_IDS)
+def test_hostile_region_or_project_id_fails_on_its_property(
+    key: str, value: object, rule: str
+) -> None:
+    _inputs, failures = check_inputs({**GOOD, key: value})
+    assert [f.property for f in failures.items] == [key]
+    assert rule in failures.items[0].reason
+    assert len(failures.items[0].reason) < 300
+
+
+@pytest.mark.parametrize(("key", "value", "rule"), BAD_IDS[:5])
+def test_provider_check_refuses_before_any_call(key: str, value: object, rule: str) -> None:
+    result = PROVIDER.check({}, {**GOOD, key: value})  # no stack config, no endpoint: no call
+    assert [(f.property, rule in f.reason) for f in result.failures] == [(key, True)]
+
+
+@pytest.mark.parametrize(
+    ("region", "project_id"),
+    [
+        ("cn-north-4", "0123456789abcdef0123456789abcdef"),
+        ("ap-southeast-1", "a4a5d4098fb4474fa22cd05f897d6b99"),
+        (" la-south-2 ", " a4a5d4098fb4474fa22cd05f897d6b99 "),  # trimmed, as config is
+    ],
+)
+def test_real_region_and_project_id_pass(region: str, project_id: str) -> None:
+    inputs, failures = check_inputs({**GOOD, "region": region, "project_id": project_id})
+    assert not failures
+    assert (inputs["region"], inputs["project_id"]) == (region.strip(), project_id.strip())
+    unknown, failures = check_inputs({**GOOD, "region": Unknown(), "project_id": Unknown()})
+    assert not failures and isinstance(unknown["region"], Unknown)

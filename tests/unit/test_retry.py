@@ -309,7 +309,7 @@ def test_a_loopback_endpoint_nobody_listens_at_fails_soon_and_says_so() -> None:
 
 def test_a_refused_remote_endpoint_keeps_the_full_budget() -> None:
     refused = httpx.ConnectError("[Errno 111] Connection refused")
-    caller, fake, seen = make_caller([refused])
+    caller, _fake, seen = make_caller([refused])
     with pytest.raises(TransportError) as info:
         caller.call("ListPublicips", "GET", "/v1/p/publicips", idempotent=True)
     assert not info.value.nobody_home and "emulator" not in str(info.value)

@@ -202,3 +202,35 @@ def test_bad_import_ids(id_: str) -> None:
 )
 def test_check_never_raises(news: dict[str, Any]) -> None:
     check(**news)  # only returns failures, whatever arrives
+
+
+# --- region and instance id: the vendor's formats, refused before any API call -------
+
+
+@pytest.mark.parametrize(
+    ("prop", "value", "rule"),
+    [
+        ("region", "bj.evil.example/", "Baidu region"),
+        ("region", "b j", "Baidu region"),
+        ("region", "BJ", "Baidu region"),
+        ("region", "bj/../x", "Baidu region"),
+        ("region", "", "non-empty"),
+        ("instance_id", "i-DhjU/XmSA", "BCC instance id"),
+        ("instance_id", "i-DhjUXmSA/../x", "BCC instance id"),
+        ("instance_id", "DhjUXmSA", "BCC instance id"),
+        ("instance_id", "i-", "BCC instance id"),
+    ],
+)
+def test_hostile_region_or_instance_id_fails_on_its_property(
+    prop: str, value: str, rule: str
+) -> None:
+    _inputs, failures = check(**{**BASE, prop: value})
+    assert [p for p, _ in failures] == [prop]
+    assert rule in failures[0][1]
+
+
+@pytest.mark.parametrize("region", ["bj", "gz", "su", "bd", "fwh", "hkg", "yq", "cd", "nj", "sin"])
+def test_real_baidu_regions_pass_check(region: str) -> None:
+    inputs, failures = check(**BASE, region=f" {region}")
+    assert failures == []
+    assert inputs["region"] == region

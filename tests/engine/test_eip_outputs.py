@@ -1,0 +1,26 @@
+"""What a user reads from a new batch: addresses in numeric order (issue 23, item 5)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from ..conftest import Admin
+from .harness import EngineResource, ProviderProcess
+from .test_eip_batch_engine import TYPE, held, inputs
+
+
+def test_a_new_batch_lists_its_addresses_in_numeric_order(
+    provider_server: ProviderProcess, admin: Admin
+) -> None:
+    res = EngineResource(provider_server, TYPE, "ordered")
+    res.up(inputs(count=12))
+    addresses = res.outputs["public_ips"]
+    assert addresses == sorted(addresses, key=ipaddress.ip_address)
+    assert addresses != sorted(addresses)  # 100.64.0.10 comes after 100.64.0.9
+    assert [e["id"] for e in res.outputs["eips"]] == res.outputs["eip_ids"]
+    # Growing keeps the old order and appends the new ones.
+    first = list(res.outputs["eip_ids"])
+    res.up(inputs(count=14))
+    assert res.outputs["eip_ids"][:12] == first
+    res.destroy()
+    assert held(admin) == {}
