@@ -46,7 +46,6 @@ from pulumi_batchip.eip_operations import POLL_FIRST, POLL_MAX
 from pulumi_batchip.emulator import EmulatorConfig, RunningEmulator, start_emulator
 from pulumi_batchip.secondary_ip_set import SecondaryIpSetProvider
 from tests.engine import harness
-from tests.engine.conftest import stack_config
 from tests.engine.harness import (
     PROVIDER_KEY,
     EngineResource,
@@ -54,6 +53,7 @@ from tests.engine.harness import (
     _deserialize,
     _serialize,
     program_inputs,
+    stack_config,
 )
 
 from .baseline import SingleEip

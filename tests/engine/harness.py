@@ -27,7 +27,32 @@ from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
+from pulumi_batchip.emulator import (
+    DEFAULT_BCE_CREDENTIALS,
+    DEFAULT_HW_CREDENTIALS,
+    DEFAULT_HW_PROJECT_ID,
+)
+
+[(BCE_AK, BCE_SK)] = DEFAULT_BCE_CREDENTIALS.items()
+[(HW_AK, HW_SK)] = DEFAULT_HW_CREDENTIALS.items()
 UNKNOWN = rpc.UNKNOWN  # the wire value of a preview-time unknown
+
+
+def stack_config(emulator_url: str) -> dict[str, str]:
+    """What `pulumi config set` would hold for a stack using the emulator."""
+    return {
+        "baiducloud:accessKey": BCE_AK,
+        "baiducloud:secretKey": BCE_SK,
+        "baiducloud:region": "bj",
+        "batchip:bccEndpoint": emulator_url,
+        "huaweicloud:accessKey": HW_AK,
+        "huaweicloud:secretKey": HW_SK,
+        "huaweicloud:region": "cn-north-4",
+        "huaweicloud:projectId": DEFAULT_HW_PROJECT_ID,
+        "batchip:eipEndpoint": emulator_url,
+    }
+
+
 PROVIDER_KEY = "__provider"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
