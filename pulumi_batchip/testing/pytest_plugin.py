@@ -1,9 +1,14 @@
-"""pytest plugin (entry point ``pytest11``): the ``batchip_emulator`` fixture.
+"""pytest plugin (entry point ``pytest11``): the ``batchip_mocks`` and
+``batchip_emulator`` fixtures.
 
-It starts an emulator for the test, points the provider at it through the environment
-(endpoints, the emulator's credentials, regions, project id) for the test's duration,
-and yields the running emulator (``.url``). It needs the ``emulator`` extra:
-``pip install 'pulumi-batchip[emulator]'``.
+``batchip_mocks`` sets offline :class:`BatchIpMocks` for the test (project ``test``,
+stack ``test``): every test gets its own, so no other test module's mocks (one that
+set emulator mocks, say) are in force, whatever the order.
+
+``batchip_emulator`` starts an emulator for the test, points the provider at it through
+the environment (endpoints, the emulator's credentials, regions, project id) for the
+test's duration, and yields the running emulator (``.url``). It needs the ``emulator``
+extra: ``pip install 'pulumi-batchip[emulator]'``.
 """
 
 from __future__ import annotations
@@ -11,9 +16,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import pulumi
 import pytest
 
 from .. import config as cfg
+from .mocks import BatchIpMocks
+
+
+@pytest.fixture
+def batchip_mocks() -> Iterator[BatchIpMocks]:
+    mocks = BatchIpMocks()
+    pulumi.runtime.set_mocks(mocks, project="test", stack="test", preview=False)
+    yield mocks
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,7 +29,7 @@ def readme_blocks() -> dict[str, str]:
 def test_the_readme_shows_a_unit_test_and_an_emulator_test() -> None:
     blocks = readme_blocks()
     assert sorted(blocks) == ["test_emulator.py", "test_unit.py"]
-    assert "BatchIpMocks()" in blocks["test_unit.py"]
+    assert "batchip_mocks" in blocks["test_unit.py"]
     assert "batchip_emulator" in blocks["test_emulator.py"]
 
 
@@ -55,3 +56,22 @@ def test_readme_testing_blocks_pass_outside_the_repository(tmp_path: Path) -> No
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+def test_both_readme_blocks_pass_in_one_run_in_either_order(tmp_path: Path) -> None:
+    """The emulator test's mocks (whose emulator is gone after it) never reach the unit
+    tests: each unit test sets its own with the batchip_mocks fixture."""
+    for name, code in readme_blocks().items():
+        (tmp_path / name).write_text(code)
+    for order in (["test_unit.py", "test_emulator.py"], ["test_emulator.py", "test_unit.py"]):
+        started = time.monotonic()
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *order],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "3 passed" in result.stdout
+        assert time.monotonic() - started < 60  # no connection-refused retries
