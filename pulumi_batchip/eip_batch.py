@@ -587,7 +587,7 @@ class EipBatchProvider(BatchIpProvider):
         names = {e.bandwidth_id: e.bandwidth_name for e in eips if e.bandwidth_id}
         todo = sorted({e.bandwidth_id for e in eips if e.bandwidth_id and e.bandwidth_size != size})
         charge = str(new_bw.get("charge_mode") or "bandwidth")
-        progress(f"resizing {len(todo)} dedicated bandwidths to {size} Mbit/s")
+        progress(f"resizing {len(todo)} dedicated bandwidths to {int(size)} Mbit/s")
         ops.map(
             lambda bw_id: ops.client.update_bandwidth_size(
                 bw_id, int(size), charge_mode=charge, name=names.get(bw_id)
@@ -602,7 +602,9 @@ class EipBatchProvider(BatchIpProvider):
     ) -> None:
         removed = {k: v for k, v in old.items() if k not in new}
         added = {k: v for k, v in new.items() if old.get(k) != v}
-        progress(f"retagging {len(eips)} EIPs: +{sorted(added)} -{sorted(removed)}")
+        changes = [f"{k}={v}" for k, v in sorted(added.items())]
+        changes += [f"removing {k}" for k in sorted(removed)]
+        progress(f"retagging {len(eips)} EIPs: {named_list(changes)}")
 
         def one(eip: PublicIp) -> None:
             if removed:

@@ -24,3 +24,21 @@ def test_a_new_batch_lists_its_addresses_in_numeric_order(
     assert res.outputs["eip_ids"][:12] == first
     res.destroy()
     assert held(admin) == {}
+
+
+def test_progress_lines_read_as_words(provider_server: ProviderProcess, admin: Admin) -> None:
+    """No Python lists or floats in what the user reads."""
+    res = EngineResource(provider_server, TYPE, "worded")
+    res.up(inputs(count=2, tags={"env": "dev"}))
+    res.up(
+        inputs(
+            count=2,
+            tags={"team": "edge"},
+            bandwidth={"size": 10.0, "share_type": "PER", "name": "edge-bw"},
+        )
+    )
+    err = provider_server.stderr
+    assert "retagging 2 EIPs: team=edge, removing env" in err
+    assert "to 10 Mbit/s" in err and "10.0" not in err
+    res.destroy()
+    assert held(admin) == {}
