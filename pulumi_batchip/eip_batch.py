@@ -534,7 +534,8 @@ class EipBatchProvider(BatchIpProvider):
 
     @staticmethod
     def _release(ops: BatchOperations, batch_id: str, doomed: list[PublicIp]) -> None:
-        progress(f"EipBatch {batch_id}: releasing the {len(doomed)} newest EIPs")
+        listed = named_list([f"{e.address or '-'} ({e.id})" for e in doomed], first=3)
+        progress(f"EipBatch {batch_id}: releasing the {len(doomed)} newest EIPs: {listed}")
         try:
             ops.delete([e.id for e in doomed])
         except BatchIpError as exc:

@@ -775,6 +775,7 @@ class SecondaryIpSetProvider(BatchIpProvider):
             client.batch_del_ip(
                 instance_id, instance.cloud_text(to_delete, ipv6=ipv6), client_token=_token()
             )
+            progress(f"SecondaryIpSet on {instance_id}: removed {named(to_delete)}")
             return
         except BatchIpError as exc:
             failure = exc

@@ -22,6 +22,11 @@ def test_a_new_batch_lists_its_addresses_in_numeric_order(
     first = list(res.outputs["eip_ids"])
     res.up(inputs(count=14))
     assert res.outputs["eip_ids"][:12] == first
+    # A decrease says what it released: the newest, by address and id.
+    newest = list(zip(res.outputs["public_ips"][12:], res.outputs["eip_ids"][12:], strict=True))
+    res.up(inputs(count=12))
+    listed = ", ".join(f"{address} ({eip_id})" for address, eip_id in newest)
+    assert f"releasing the 2 newest EIPs: {listed}" in provider_server.stderr
     res.destroy()
     assert held(admin) == {}
 

@@ -80,6 +80,7 @@ def test_full_lifecycle_count_2_5_1(res: EngineResource, admin: Admin) -> None:
 
     assert res.up(inputs(count=1)) == "update"
     assert secondary(admin) == first[:1]  # the newest went first
+    assert f"removed {', '.join(five[1:])}" in res.provider.stderr  # what went, said
     assert res.outputs["private_ips"] == first[:1]
     assert res.id == created_id  # ids stay stable across in-place updates
 
