@@ -165,9 +165,11 @@ def _require(
     value = _lookup(names, config, env)
     if value is None:
         key, var = names
+        # Only a secret key wants --secret; a region or project id is no secret.
+        flag = "--secret " if "secret" in what else ""
         raise ConfigError(
             f"missing {what}: set the Pulumi config `{key}` "
-            f"(pulumi config set --secret {key} ...) or the environment variable {var}"
+            f"(pulumi config set {flag}{key} ...) or the environment variable {var}"
         )
     return value
 

@@ -7,6 +7,7 @@ werkzeug (the ``emulator`` extra) it says so in one line on stderr and exits 2.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
 import signal
@@ -54,22 +55,29 @@ def _parser() -> argparse.ArgumentParser:
             f"its variable."
         ),
     )
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; another address is warned about: "
+        "the emulator accepts its well-known credentials from anyone who can reach it)",
+    )
+    p.add_argument("--port", type=int, default=0, help="0 (the default) picks a free port")
     p.add_argument("--seed", type=int, default=None, help="seed for probabilistic faults")
-    p.add_argument("--bce-access-key", default=bce_ak)
+    p.add_argument("--bce-access-key", default=bce_ak, help=f"default {bce_ak}")
     p.add_argument(
         "--bce-secret-key",
         default=None,
         help=f"default: ${BCE_SECRET_KEY_ENV}, else {bce_sk}",
     )
-    p.add_argument("--hw-access-key", default=hw_ak)
+    p.add_argument("--hw-access-key", default=hw_ak, help=f"default {hw_ak}")
     p.add_argument(
         "--hw-secret-key",
         default=None,
         help=f"default: ${HW_SECRET_KEY_ENV}, else {hw_sk}",
     )
-    p.add_argument("--hw-project-id", default=DEFAULT_HW_PROJECT_ID)
+    p.add_argument(
+        "--hw-project-id", default=DEFAULT_HW_PROJECT_ID, help=f"default {DEFAULT_HW_PROJECT_ID}"
+    )
     p.add_argument(
         "--regions",
         type=_region_list,
@@ -81,10 +89,15 @@ def _parser() -> argparse.ArgumentParser:
         "the emulator's own address name no region and are served. Default: every region "
         f"the vendors publish ({len(DEFAULT_REGIONS)})",
     )
-    p.add_argument("--job-seconds", type=float, default=1.0, help="EIP job duration")
-    p.add_argument("--eip-quota", type=int, default=1000)
+    p.add_argument("--job-seconds", type=float, default=1.0, help="EIP job duration (default 1)")
     p.add_argument(
-        "--latency", type=float, default=0.0, help="seconds added to every call (at most 600)"
+        "--eip-quota", type=int, default=1000, help="EIPs a project may hold (default 1000)"
+    )
+    p.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        help="seconds added to every call (default 0; at most 600)",
     )
     p.add_argument(
         "--max-connections",
@@ -141,6 +154,15 @@ def _secret(flag: str | None, variable: str, default: str) -> str:
     return os.environ.get(variable) or default
 
 
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -180,6 +202,12 @@ def main(argv: list[str] | None = None) -> int:
     server, _app = make_emulator_server(args.host, args.port, config)
     print(_url(args.host, server.server_port), flush=True)
     log.info("serving BCC and EIP on %s", _url(args.host, server.server_port))
+    if not _loopback(args.host):
+        log.warning(
+            "listening on %s, not a loopback address: anyone who can reach it can use "
+            "the emulator's well-known credentials",
+            args.host,
+        )
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %d: stopping", signum)

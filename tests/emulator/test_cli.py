@@ -202,7 +202,18 @@ def test_help_documents_log_level_max_connections_and_secret_variables() -> None
     assert "--max-connections MAX_CONNECTIONS" in text and "(default 64)" in text
     assert "BATCHIP_EMULATOR_BCE_SECRET_KEY" in text
     assert "BATCHIP_EMULATOR_HW_SECRET_KEY" in text
-    assert "(at most 600)" in text
+    assert "at most 600" in text
+    # Every option that has a default says it.
+    for shown in ("(default 127.0.0.1;", "0 (the default)", "default emulator-bce-ak",
+                  "(default 1)", "(default 1000)", "(default 0; at most 600)"):  # fmt: skip
+        assert shown in text, shown
+
+
+def test_a_host_other_than_loopback_is_warned_about() -> None:
+    _url, err = run_and_stop("--host", "0.0.0.0")
+    assert "listening on 0.0.0.0, not a loopback address" in err
+    _url2, quiet = run_and_stop("--host", "localhost")
+    assert "not a loopback address" not in quiet
 
 
 @pytest.mark.parametrize(
