@@ -389,23 +389,32 @@ def report(state: StackState, found: Findings, state_arg: str, out: TextIO) -> N
     where = f"stack {state.scope}"
     for urn in found.interrupted:
         out.write(f"interrupted: {urn} (in the state's pending_operations)\n")
-    for o in found.eips:
-        e = o.eip
-        bound = f", bound to port {e.port_id}" if e.port_id else ""
-        if o.adopted:
+    # One short line per EIP, then what to do once per batch.
+    for batch in dict.fromkeys(o.batch_id for o in found.eips):
+        members = [o for o in found.eips if o.batch_id == batch]
+        for o in members:
+            e = o.eip
+            bound = f", bound to port {e.port_id}" if e.port_id else ""
+            adopted = ", was being adopted: never released from here" if o.adopted else ""
             out.write(
-                f"EIP {e.id} {e.address or '-'} batch {o.batch_id} ({o.settings.region}"
-                f"{bound}): the interrupted create was adopting it (adopt_eip_ids), so it "
-                "may not have been made by pulumi-batchip; never released from here. Adopt: "
-                f'EipBatch(..., adopt_eip_ids=["{e.id}"]); release: by hand\n'
+                f"EIP {e.id} {e.address or '-'} batch {batch or '-'} "
+                f"({o.settings.region}{bound}{adopted})\n"
             )
-            continue
-        out.write(
-            f"EIP {e.id} {e.address or '-'} batch {o.batch_id or '-'} ({o.settings.region}"
-            f"{bound}): owned by no resource of {where}. Adopt: EipBatch(..., "
-            f'adopt_batch_id="{o.batch_id}") or adopt_eip_ids=["{e.id}"]; release: '
-            f"python -m pulumi_batchip orphans --state {state_arg} --release\n"
-        )
+        mine = [o.eip.id for o in members if not o.adopted]
+        theirs = [o.eip.id for o in members if o.adopted]
+        if mine:
+            out.write(
+                f"  batch {batch}: {len(mine)} EIP(s) owned by no resource of {where}. "
+                f'Adopt: EipBatch(..., adopt_batch_id="{batch}"); release: '
+                f"python -m pulumi_batchip orphans --state {state_arg} --release\n"
+            )
+        if theirs:
+            quoted = ", ".join(f'"{i}"' for i in theirs[:5]) + (", ..." if len(theirs) > 5 else "")
+            out.write(
+                f"  batch {batch}: {len(theirs)} EIP(s) the interrupted create was adopting "
+                f"(adopt_eip_ids), maybe not made by pulumi-batchip: adopt them again with "
+                f"EipBatch(..., adopt_eip_ids=[{quoted}]), or release them by hand\n"
+            )
     for a in found.addresses:
         if a.named:
             why = "named by the interrupted operation"
@@ -435,8 +444,8 @@ def report(state: StackState, found: Findings, state_arg: str, out: TextIO) -> N
             'are this stack\'s, adopt them: EipBatch(..., adopt_batch_id="<batch>")\n'
         )
     batches = len({o.batch_id for o in found.eips})
-    adopted = sum(o.adopted for o in found.eips)
-    listed_only = f", {adopted} of them adopted, listed only" if adopted else ""
+    adopting = sum(o.adopted for o in found.eips)
+    listed_only = f", {adopting} of them adopted, listed only" if adopting else ""
     out.write(
         f"orphans of {where}: {len(found.eips)} EIP(s) in {batches} batch(es) "
         f"(releasable with --release{listed_only}); {len(found.addresses)} secondary "

@@ -324,7 +324,11 @@ def test_orphans_never_releases_what_an_interrupted_create_was_adopting(
     printed = out.getvalue()
     assert code == 0, printed
     assert f"EIP {made} " in printed and f"EIP {by_hand} " in printed
-    assert "may not have been made by pulumi-batchip; never released from here" in printed
+    assert f"EIP {by_hand} " in printed and "was being adopted: never released from here" in printed
+    assert "maybe not made by pulumi-batchip" in printed
+    # One short line per EIP; what to do is said once per batch.
+    assert all(len(line) < 160 for line in printed.splitlines() if line.startswith("EIP "))
+    assert printed.count(f"batch {batch}: ") == 2  # its own EIP, the adopted one
     assert "released 1 EIP(s); 0 skipped" in printed
     assert [i for i, e in held(admin).items() if e["status"] != "PENDING_DELETE"] == [by_hand]
     admin.reset()
