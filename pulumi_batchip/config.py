@@ -196,11 +196,12 @@ def _valid(
     return value
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """``localhost`` or a loopback address (``[::1]`` as a URL writes it, too)."""
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
 
@@ -211,7 +212,7 @@ def check_endpoint(endpoint: str, names: tuple[str, str], *, allow_insecure: boo
     key, var = names
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{key} / {var}: {endpoint!r} is not an http(s) URL")
-    if parts.scheme == "http" and not allow_insecure and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not allow_insecure and not is_loopback(parts.hostname):
         raise ConfigError(
             f"{key} / {var}: plain http is only accepted for loopback endpoints "
             f"(the emulator); use https, or set {ALLOW_INSECURE_HTTP[0]} / "

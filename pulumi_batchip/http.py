@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import ipaddress
 import random
 import ssl
 import sys
@@ -35,6 +34,7 @@ import attrs
 import httpx
 import tenacity
 
+from .config import is_loopback
 from .errors import (
     BusyError,
     CloudApiError,
@@ -167,7 +167,7 @@ def _transport_error(
     sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
     detail = " ".join(str(exc).split())[:200]
     cause = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
-    local = _refused(exc) and _is_loopback(endpoint.host)
+    local = _refused(exc) and is_loopback(endpoint.host)
     if local:
         cause += f"; nothing is listening at {endpoint}: is the emulator running?"
     return TransportError(
@@ -190,15 +190,6 @@ def _refused(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _certificate_rejected(exc: BaseException) -> bool:

@@ -7,7 +7,6 @@ werkzeug (the ``emulator`` extra) it says so in one line on stderr and exits 2.
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import logging
 import os
 import signal
@@ -15,6 +14,7 @@ import sys
 import threading
 from types import FrameType
 
+from ..config import is_loopback
 from . import missing_werkzeug
 from .config import (
     DEFAULT_BCE_CREDENTIALS,
@@ -154,15 +154,6 @@ def _secret(flag: str | None, variable: str, default: str) -> str:
     return os.environ.get(variable) or default
 
 
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -202,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     server, _app = make_emulator_server(args.host, args.port, config)
     print(_url(args.host, server.server_port), flush=True)
     log.info("serving BCC and EIP on %s", _url(args.host, server.server_port))
-    if not _loopback(args.host):
+    if not is_loopback(args.host):
         log.warning(
             "listening on %s, not a loopback address: anyone who can reach it can use "
             "the emulator's well-known credentials",
