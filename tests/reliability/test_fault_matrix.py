@@ -133,7 +133,7 @@ ERRORS = {
     "EipBatch": {"error_5xx": (503, "VPC.0512"), "error_4xx": (400, "VPC.0501")},
 }
 HTTP_ACTIONS = ("throttle", "error_5xx", "error_4xx", "reset", "lost_response", "delay")
-JOB_ACTIONS = ("job_fail", "job_hang")
+JOB_ACTIONS = ("job_fail", "job_hang", "eip_error")
 JOB_OPERATION = "BatchCreatePublicips"
 # `empty` (the answer of a caller without read rights) on the list queries: the provider
 # reads by id before it believes a list; a tag query answering empty is made up for by
@@ -161,7 +161,7 @@ class Scenario:
             return self.operation not in NOT_IDEMPOTENT
         if self.action == "empty":
             return self.operation not in EMPTY_STOPS
-        return False  # error_4xx, job_fail, job_hang
+        return False  # error_4xx, job_fail, job_hang, eip_error
 
     @property
     def fault_action(self) -> str:
@@ -188,6 +188,8 @@ class Scenario:
             return {**base, "action": "delay", "seconds": DELAY_SECONDS}
         if self.action == "job_fail":
             return {**base, "action": "job_fail", "created": 1}  # a partial creation
+        if self.action == "eip_error":
+            return {**base, "action": "eip_error", "count": 1}  # one new EIP in ERROR
         return {**base, "action": self.action}
 
     def cost(self) -> float:
@@ -246,6 +248,8 @@ def _assert_error_quality(sc: Scenario, details: str) -> None:
         assert re.search(r"job \S+ \(1/1\) ended FAIL: \S+", message), message
     elif sc.action == "job_hang":
         assert "did not finish within 3 s" in message, message
+    elif sc.action == "eip_error":
+        assert "new EIPs ended broken" in message and "(ERROR)" in message, message
     elif sc.action == "empty":
         assert "vpc:publicIps:list" in message and "left out" in message, message
     creating = sc.step == "create" or sc.operation in (JOB_OPERATION, "ShowResourcesJobDetail")
