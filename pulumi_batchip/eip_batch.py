@@ -7,7 +7,6 @@ import ipaddress
 import re
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import attrs
@@ -33,7 +32,6 @@ from ._provider import (
 )
 from .eip_operations import (
     BATCH_TAG_KEY,
-    CONCURRENCY,
     RESERVED_TAG_KEYS,
     BatchOperations,
     EipBatchError,
@@ -614,8 +612,7 @@ class EipBatchProvider(BatchIpProvider):
                 ops.client.create_tags(eip.id, added)
 
         try:
-            with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
-                list(pool.map(one, eips))
+            ops.map(one, eips)  # threads that see the operation's deadline
         except AuthError as exc:
             if exc.status != 403:
                 raise
