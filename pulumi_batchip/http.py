@@ -21,13 +21,11 @@ is masked before the error is raised: credentials never reach an error message.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import random
 import ssl
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -42,34 +40,14 @@ from .errors import (
     ThrottledError,
     TransportError,
 )
+from .resilience import operation_deadline as operation_deadline
+from .resilience import remaining_time as remaining_time
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 # Retries of a call refused by a loopback endpoint stop after this long: nothing is
 # listening there (an emulator not started), and waiting longer only hides it.
 LOCAL_REFUSED_SECONDS = 3.0
 USER_AGENT = "pulumi-batchip"
-
-# The deadline (time.monotonic) of the operation a call belongs to, if any: no retry
-# wait and no single request goes past it. Thread pools must copy the context
-# (``contextvars.copy_context().run``) for their calls to see it.
-_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
-    "batchip_deadline", default=None
-)
-
-
-@contextlib.contextmanager
-def operation_deadline(deadline: float) -> Iterator[None]:
-    """Calls made inside (in this context) stop retrying, and time out, by ``deadline``."""
-    token = _DEADLINE.set(deadline)
-    try:
-        yield
-    finally:
-        _DEADLINE.reset(token)
-
-
-def remaining_time(clock: Callable[[], float] = time.monotonic) -> float | None:
-    deadline = _DEADLINE.get()
-    return None if deadline is None else deadline - clock()
 
 
 def new_http_client(
