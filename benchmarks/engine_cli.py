@@ -50,8 +50,8 @@ from pulumi_batchip.emulator import (
     start_emulator,
 )
 
+from .common import REPO_ROOT, RESULTS_DIR, Admin, say
 from .engine_cli_report import markdown
-from .run import REPO_ROOT, RESULTS_DIR, Admin, say
 
 SIZES = (10, 50, 200)
 QUICK_SIZES = (5,)  # the smallest N where EipBatch already makes fewer calls

@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import httpx
 from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 
@@ -57,10 +56,8 @@ from tests.engine.harness import (
 )
 
 from .baseline import SingleEip
+from .common import REPO_ROOT, RESULTS_DIR, Admin, say
 from .report import markdown, plot
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
 
 EIP_SIZES = (1, 10, 50, 200, 1000)
 BCC_SIZES = (1, 8, 40)
@@ -134,35 +131,6 @@ class _NoLedger:
 def _quiet_harness() -> None:
     if hasattr(harness, "LEDGER"):
         setattr(harness, "LEDGER", _NoLedger())  # noqa: B010 - any future ledger type
-
-
-def say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
-# --- the emulator and the provider ------------------------------------------------------
-
-
-class Admin:
-    def __init__(self, url: str) -> None:
-        self._http = httpx.Client(base_url=url, timeout=60)
-
-    def get(self, name: str) -> Any:
-        response = self._http.get(f"/_emulator/{name}")
-        response.raise_for_status()
-        return response.json()
-
-    def reset(self) -> None:
-        self._http.post("/_emulator/reset").raise_for_status()
-
-    def requests(self) -> list[dict[str, Any]]:
-        return list(self.get("requests")["requests"])
-
-    def calls(self) -> Counter[str]:
-        return Counter(r["operation"] for r in self.requests())
-
-    def close(self) -> None:
-        self._http.close()
 
 
 @contextmanager
@@ -542,7 +510,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.engine == "cli":
-        from . import engine_cli  # imports this module: not at the top
+        from . import engine_cli  # the real-CLI benchmark: needs no harness
 
         return engine_cli.main(args)
     if args.report_only:
