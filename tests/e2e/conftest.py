@@ -148,6 +148,17 @@ class Stack:
         args = ["config", "set", *(["--secret"] if secret else []), key, "--", value]
         self.run(*args)
 
+    def python_path(self, *folders: Path) -> None:
+        """Puts ``folders`` first on ``sys.path`` of the program and of the dynamic
+        provider (both Python processes the CLI starts with :attr:`env`); with none,
+        back to the inherited ``PYTHONPATH``."""
+        inherited = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        entries = [str(f) for f in folders] + inherited
+        if entries:
+            self.env["PYTHONPATH"] = os.pathsep.join(entries)
+        else:
+            self.env.pop("PYTHONPATH", None)
+
     # -- commands ----------------------------------------------------------------------
     def run(
         self, *args: str, check: bool = True, timeout: float = 600
