@@ -101,7 +101,7 @@ func main() {
 	defer stopSignals()
 	go func() {
 		<-interrupted.Done()
-		h.shutdown("interrupted")
+		h.shutdown("") // how the engine closes every plugin: nothing to tell the user
 	}()
 
 	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
@@ -164,11 +164,14 @@ func (h *host) watchEngine(address string) {
 }
 
 // shutdown stops every process the host started (SIGINT, then SIGKILL after the grace
-// period), then the gRPC server; a last timer makes sure the process ends.
+// period), then the gRPC server; a last timer makes sure the process ends. A reason
+// (why) is printed: the engine shows a plugin's stderr to the user.
 func (h *host) shutdown(why string) {
 	h.stopOnce.Do(func() {
 		h.children.stopAll()
-		fmt.Fprintf(os.Stderr, "pulumi-language-python: stopping: %s\n", why)
+		if why != "" {
+			fmt.Fprintf(os.Stderr, "pulumi-language-python: stopping: %s\n", why)
+		}
 		close(h.stopServing)
 		time.AfterFunc(childGrace+5*time.Second, func() { os.Exit(1) })
 	})
