@@ -22,11 +22,12 @@ from pulumi.runtime import rpc
 from .. import config as cfg
 from .._provider import CONFIG_KEYS, BatchIpProvider
 from ..baidu.secrecy import opaque_id
+from ..baidu.set_state import Desired as SecondaryDesired
+from ..baidu.set_state import outputs_of as secondary_outputs
 from ..eip_batch import EipBatchProvider
 from ..eip_batch import _outputs as eip_outputs
 from ..huawei.eip import PublicIp
-from ..secondary_ip_set import SecondaryIpSetProvider, _Desired, parse_import_id
-from ..secondary_ip_set import _outputs as secondary_outputs
+from ..secondary_ip_set import SecondaryIpSetProvider, parse_import_id
 
 SECONDARY_IP_SET = "pulumi-python:dynamic/batchip:SecondaryIpSet"
 EIP_BATCH = "pulumi-python:dynamic/batchip:EipBatch"
@@ -141,13 +142,13 @@ class BatchIpMocks(pulumi.runtime.Mocks):
             version = ipaddress.ip_address(addresses[0]).version
             props = {"instance_id": instance_id, "private_ips": addresses, "ipv6": version == 6}
             return id_, secondary_outputs(
-                _Desired.from_props(props), self._baidu_region({}), addresses
+                SecondaryDesired.from_props(props), self._baidu_region({}), addresses
             )
         return id_, {**inputs, "batch_id": id_}
 
     # -- offline answers ----------------------------------------------------------------
     def _offline_secondary(self, props: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        desired = _Desired.from_props(props)
+        desired = SecondaryDesired.from_props(props)
         if desired.private_ips is not None:
             addresses = list(desired.private_ips)
         else:

@@ -13,7 +13,7 @@ from pulumi_batchip.emulator import RunningEmulator
 from ..conftest import Admin
 from .conftest import stack_config
 from .harness import EngineResource, ProviderError, ProviderProcess
-from .test_secondary_ip_set_ambiguity_hardening import outside_client
+from .secondary_ip_support import outside_client
 from .test_secondary_ip_set_engine import INSTANCE, TYPE, inputs, secondary, successful
 
 LEFT = ["192.168.0.60", "192.168.0.61", "192.168.0.62"]  # left by the interrupted add

@@ -27,7 +27,7 @@ from pulumi_batchip.http import RetryPolicy
 from ..conftest import Admin, fresh_admin
 from .conftest import stack_config
 from .harness import EngineResource, ProviderError, ProviderProcess
-from .test_secondary_ip_set_ambiguity_hardening import (
+from .secondary_ip_support import (
     INSTANCE,
     TYPE,
     Rewriting,

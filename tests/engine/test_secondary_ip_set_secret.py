@@ -17,7 +17,7 @@ from pulumi_batchip.secondary_ip_set import SCHEMA_KEY, SCHEMA_VERSION
 
 from ..conftest import Admin
 from .harness import EngineResource, ProviderError, ProviderProcess, program_inputs
-from .test_secondary_ip_set_ambiguity_hardening import (
+from .secondary_ip_support import (
     INSTANCE,
     TYPE,
     checked,

@@ -234,3 +234,23 @@ def test_real_baidu_regions_pass_check(region: str) -> None:
     inputs, failures = check(**BASE, region=f" {region}")
     assert failures == []
     assert inputs["region"] == region
+
+
+# --- the declaration: one source for the README, check, diff and migration -----------
+
+
+def test_the_readme_shows_the_declared_input_table() -> None:
+    from pathlib import Path
+
+    from pulumi_batchip.secondary_ip_inputs import DECLARATION
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert "\n".join(DECLARATION.readme_table()) in readme
+
+
+def test_replace_keys_and_defaults_come_from_the_declaration() -> None:
+    from pulumi_batchip.secondary_ip_inputs import DEFAULTS
+    from pulumi_batchip.secondary_ip_set import REPLACE_KEYS
+
+    assert REPLACE_KEYS == ("instance_id", "ipv6", "region")
+    assert DEFAULTS == {"ipv6": False, "reboot": False, "adopt": False, "secret_addresses": False}

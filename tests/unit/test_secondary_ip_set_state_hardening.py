@@ -117,9 +117,9 @@ def test_old_ipv6_state_without_ipv6_is_an_ipv6_set(monkeypatch: pytest.MonkeyPa
 
 
 def test_outputs_carry_the_schema_version() -> None:
-    from pulumi_batchip.secondary_ip_set import _Desired, _outputs
+    from pulumi_batchip.baidu.set_state import Desired, outputs_of
 
-    outs = _outputs(_Desired.from_props(NEWS), "bj", ["192.168.0.5"])
+    outs = outputs_of(Desired.from_props(NEWS), "bj", ["192.168.0.5"])
     assert outs[SCHEMA_KEY] == SCHEMA_VERSION == 2
     assert SCHEMA_KEY not in check_inputs(NEWS)[0]  # an output, never an input
 
