@@ -35,3 +35,13 @@ def test_declared_pythons_are_the_ones_tested() -> None:
     assert 'requires-python = ">=3.10"' in project_table()
     script = (REPO / "scripts" / "compat.sh").read_text()
     assert "find_python 3.10" in script and "for version in 3.12 3.13" in script
+
+
+def test_the_floor_engine_tests_exist() -> None:
+    """A renamed engine file must not silently drop out of the floor run."""
+    script = (REPO / "scripts" / "compat.sh").read_text()
+    block = script.split("FLOOR_ENGINE_TESTS=(", 1)[1].split(")", 1)[0]
+    files = block.split()
+    assert len(files) == 4
+    for name in files:
+        assert (REPO / name).is_file(), name
