@@ -18,8 +18,8 @@ from pulumi_batchip.config import Credentials, HuaweiSettings
 from pulumi_batchip.eip_operations import batch_tags
 from pulumi_batchip.emulator import DEFAULT_HW_PROJECT_ID, RunningEmulator
 from pulumi_batchip.huawei.eip import BandwidthSpec, BatchCreateRequest, EipClient
-from pulumi_batchip.orphans import DYNAMIC_PROVIDER, EIP_BATCH
 from pulumi_batchip.orphans import run as run_orphans
+from pulumi_batchip.stack_export import DYNAMIC_PROVIDER, EIP_BATCH
 
 from ..conftest import Admin
 from .conftest import HW_AK, HW_SK, stack_config

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from pulumi_batchip.orphans import SECONDARY_IP_SET, StateError, _owned_twice, find, load_state
+from pulumi_batchip.orphans import _owned_twice, find
+from pulumi_batchip.stack_export import SECONDARY_IP_SET, StateError, load_state
 
 URN = "urn:pulumi:dev::proj::pulumi-python:dynamic/batchip:SecondaryIpSet::hidden"
 SEALED = {
