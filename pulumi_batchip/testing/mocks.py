@@ -25,7 +25,7 @@ from ..baidu.secrecy import opaque_id
 from ..baidu.set_state import Desired as SecondaryDesired
 from ..baidu.set_state import outputs_of as secondary_outputs
 from ..eip_batch import EipBatchProvider
-from ..eip_batch import _outputs as eip_outputs
+from ..eip_batch import outputs as eip_outputs
 from ..huawei.eip import PublicIp
 from ..secondary_ip_set import SecondaryIpSetProvider, parse_import_id
 

@@ -23,3 +23,17 @@ def test_a_resize_keeps_traffic_billing(provider_server: ProviderProcess, admin:
     assert [(b["size"], b["charge_mode"]) for b in mine] == [(10, "traffic")] * 2
     res.destroy()
     assert held(admin) == {}
+
+
+def test_whole_bandwidth_size_is_never_resized(
+    provider_server: ProviderProcess, admin: Admin
+) -> None:
+    shared = next(
+        b["id"] for b in admin.state()["eip"]["bandwidths"].values() if b["share_type"] == "WHOLE"
+    )
+    res = EngineResource(provider_server, TYPE, "whole")
+    res.up(inputs(count=2, bandwidth={"share_type": "WHOLE", "id": shared, "size": 5}))
+    before = len(admin.requests())
+    res.up(inputs(count=2, bandwidth={"share_type": "WHOLE", "id": shared, "size": 50}))
+    assert "UpdateBandwidth" not in [r["operation"] for r in admin.requests()[before:]]
+    res.destroy()
