@@ -175,14 +175,15 @@ class Pacer:
     def expired(self) -> bool:
         return self.clock() >= self.deadline
 
-    def report(self, say: Callable[[str], None], line: str) -> None:
-        """Say ``line`` when it differs from the last one said, or when the same line
-        was last said ``REPORT_EVERY`` seconds ago: a long wait shows it is alive
+    def report(self, say: Callable[[str], None], line: str, *, news: str | None = None) -> None:
+        """Say ``line`` when its news (``news``, by default the line itself: pass the
+        part without a changing clock) differs from the last said, or when the same
+        news was last said ``REPORT_EVERY`` seconds ago: a long wait shows it is alive
         without repeating itself every round."""
-        now = self.clock()
-        if self._said is not None and self._said[0] == line and now - self._said[1] < REPORT_EVERY:
+        now, key = self.clock(), line if news is None else news
+        if self._said is not None and self._said[0] == key and now - self._said[1] < REPORT_EVERY:
             return
-        self._said = (line, now)
+        self._said = (key, now)
         say(line)
 
 
@@ -218,9 +219,8 @@ class Waiter(Generic[S]):
             if (error := self.failed(state)) is not None:
                 raise error
             if self.say is not None:
-                pacer.report(
-                    self.say, f"{self.what}: {self.describe(state)}, {pacer.elapsed:.0f} s"
-                )
+                news = f"{self.what}: {self.describe(state)}"
+                pacer.report(self.say, f"{news}, {pacer.elapsed:.0f} s", news=news)
         assert state is not None  # the pacer always runs one round
         raise WaitTimeout(
             f"{self.what}: still {self.describe(state)} after {pacer.elapsed:.0f} s "

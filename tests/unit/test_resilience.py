@@ -122,6 +122,25 @@ def test_waiter_returns_the_target_state() -> None:
     assert said == ["reboot i-1: Stopping, 0 s", "reboot i-1: Starting, 1 s"]
 
 
+def test_waiter_says_an_unchanged_state_every_ten_seconds() -> None:
+    clock = FakeClock()
+    said: list[str] = []
+    waiter: r.Waiter[str] = r.Waiter(
+        refresh=lambda: "Stopping",
+        target=lambda s: s == "Running",
+        timeout=25,
+        what="reboot i-1",
+        say=said.append,
+        clock=clock,
+        sleep=clock.sleep,
+        longest=1.0,
+    )
+    with pytest.raises(r.WaitTimeout):
+        waiter.wait()
+    assert len(clock.pauses) > 20  # many rounds, three lines
+    assert [line.rsplit(", ", 1)[0] for line in said] == ["reboot i-1: Stopping"] * 3
+
+
 def test_waiter_fails_fast_on_a_state_that_never_reaches_the_target() -> None:
     clock = FakeClock()
     waiter: r.Waiter[str] = r.Waiter(
