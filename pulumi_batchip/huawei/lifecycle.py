@@ -10,16 +10,28 @@ from typing import Any
 import attrs
 
 from ..errors import BatchIpError
+from ..resilience import operation_deadline
 from .adoption import create_adopting, own, without_spent_adoption
-from .batch_create import create, created
+from .batch_create import PURGE_SECONDS, create, created
 from .cleanup import fail_with_cleanup
 from .desired import Desired
 from .eip import PublicIp
 from .members import batch_members, ordered, stopped
 from .ownership import ADOPTED_KEYS
 from .release import delete
-from .resize import update_batch as update_batch
+from .resize import update_batch as _update_batch
 from .session import EipSession
+
+# One call's whole retry budget (http.RetryPolicy.max_total_seconds): the least an
+# operation's deadline leaves, however short ``batchip:eipJobTimeout`` is set.
+ONE_CALL_SECONDS = 180.0
+
+
+def _deadline(ops: EipSession, waits: int) -> float:
+    """An operation's deadline: ``waits`` job-length waits (each at least one call's
+    retry budget) and time to delete after a failure. A create sets its own inside
+    (its jobs' deadline, ``batch_create.create``); cleanup gets its own time."""
+    return ops.clock() + waits * max(ops.timeout, ONE_CALL_SECONDS) + PURGE_SECONDS
 
 
 @attrs.frozen
@@ -55,14 +67,29 @@ def create_batch(ops: EipSession, desired: Desired, *, operation: str) -> Create
 
 def read_batch(ops: EipSession, batch_id: str, known: Sequence[str]) -> list[PublicIp]:
     """The batch's EIPs as they are (``known``: the ids the state lists)."""
-    ids = batch_members(ops, batch_id, known)
-    with stopped(batch_id, "The batch stays in the state as it was."):
-        return ordered(own(ops, batch_id, ops.details(ids)), known)
+    with operation_deadline(_deadline(ops, 1)):
+        ids = batch_members(ops, batch_id, known)
+        with stopped(batch_id, "The batch stays in the state as it was."):
+            return ordered(own(ops, batch_id, ops.details(ids)), known)
+
+
+def update_batch(
+    ops: EipSession, old: Desired, new: Desired, previous: list[str], *, operation: str
+) -> list[PublicIp]:
+    """Bring the batch from ``old`` to ``new`` (resize.update_batch) under a deadline
+    with room for a grow's jobs and a release's confirmation."""
+    with operation_deadline(_deadline(ops, 2)):
+        return _update_batch(ops, old, new, previous, operation=operation)
 
 
 def delete_batch(ops: EipSession, batch_id: str, known: Sequence[str]) -> None:
     """Release every EIP of the batch and confirm they are gone; refused while any is
     bound."""
+    with operation_deadline(_deadline(ops, 1)):
+        _delete_batch(ops, batch_id, known)
+
+
+def _delete_batch(ops: EipSession, batch_id: str, known: Sequence[str]) -> None:
     with stopped(batch_id, "Nothing was released; the batch stays in the state."):
         eips = own(ops, batch_id, ops.details(batch_members(ops, batch_id, known)))
     bound = [e for e in eips if e.port_id]

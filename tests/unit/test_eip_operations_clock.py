@@ -358,3 +358,30 @@ def test_nothing_started_says_nothing_was_created(setup: Setup) -> None:
     error = ops.fail_with_cleanup("b1", refused, operation="create")
     assert "Nothing was created: every create call was refused" in str(error)
     assert cloud.calls == ["create"]  # no settling, no look
+
+
+def test_read_and_delete_run_under_an_operation_deadline(setup: Setup) -> None:
+    """Every call of read and delete sees a deadline: no retry of theirs waits for ever.
+    The least it leaves is one call's retry budget (a short job timeout included)."""
+    from pulumi_batchip.huawei import lifecycle
+    from pulumi_batchip.resilience import remaining_time
+
+    clock, cloud, _said, make = setup
+    seen: list[float | None] = []
+    listing = cloud.list_publicips
+
+    def list_publicips(ids: Sequence[str] | None = None) -> list[PublicIp]:
+        seen.append(remaining_time(clock))
+        return listing(ids)
+
+    cloud.list_publicips = list_publicips  # type: ignore[method-assign]
+    cloud._make(_request(2))
+    ops = make(timeout=5.0)
+    assert len(lifecycle.read_batch(ops, "b1", [])) == 2
+    budget = lifecycle.ONE_CALL_SECONDS + lifecycle.PURGE_SECONDS
+    assert seen and all(left is not None and 0 < left <= budget for left in seen)
+    seen.clear()
+    lifecycle.delete_batch(ops, "b1", [])
+    assert cloud.eips == {}
+    assert seen and all(left is not None and 0 < left <= budget for left in seen)
+    assert remaining_time(clock) is None  # the deadline ends with the operation
