@@ -97,8 +97,9 @@ def check_trim(doomed: list[PublicIp], wanted: int, adopted: int) -> None:
 
 def restored(ops: EipSession, eips: Sequence[PublicIp], tags: Mapping[str, str]) -> str:
     """Give adopted EIPs their own tags back; say what is true after."""
-    failed: list[str] = []
-    for eip in eips:
+
+    def give_back(eip: PublicIp) -> str | None:
+        """The EIP's id when its tags could not be given back, else None."""
         added = {k: v for k, v in tags.items() if k not in eip.tags}
         changed = {k: v for k, v in eip.tags.items() if k in tags and tags[k] != v}
         try:
@@ -107,7 +108,11 @@ def restored(ops: EipSession, eips: Sequence[PublicIp], tags: Mapping[str, str])
             if changed:
                 ops.client.create_tags(eip.id, changed)
         except BatchIpError:
-            failed.append(eip.id)
+            return eip.id
+        return None
+
+    # In parallel threads that keep the cleanup's deadline, as every retag does.
+    failed = [eip_id for eip_id in ops.map(give_back, list(eips)) if eip_id is not None]
     if not eips:
         return "no adopted EIP was retagged."
     if not failed:
