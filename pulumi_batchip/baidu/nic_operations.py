@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable, Collection, Sequence
 from typing import Literal
 
+import attrs
+
 from ..errors import BatchIpError, CloudApiError, NotFoundError, code_is
 from ..resilience import (
     Clock,
@@ -80,6 +82,17 @@ def in_use_hint(instance_id: str, *, creating: bool, adopt: bool) -> str:
         "`python -m pulumi_batchip orphans` lists what an interrupted `pulumi up` left "
         "behind."
     )
+
+
+@attrs.frozen
+class SentAdd:
+    """A batchAddIp as it was sent: what a lost answer's undo works from. ``before``:
+    the NIC's secondary addresses of the family just before; ``creating``: wording."""
+
+    desired: Desired
+    private_ips: Sequence[str] | None
+    before: tuple[str, ...]
+    creating: bool
 
 
 class NicOperations:
@@ -179,9 +192,8 @@ class NicOperations:
                 if hint:
                     raise BatchIpError(f"{exc}{hint}") from exc
                 raise
-            raise self.undo_unanswered_add(
-                desired, private_ips, before, exc, creating=creating
-            ) from exc
+            sent = SentAdd(desired, private_ips, tuple(before), creating)
+            raise self.undo_unanswered_add(sent, exc) from exc
         added = [canonical_address(a) for a in added]
         if not added and private_ips is None:
             # An answer without privateIps (the BCC docs promise no body): what appeared
@@ -199,15 +211,7 @@ class NicOperations:
         self.say(f"SecondaryIpSet on {desired.instance_id}: added {named(added)}")
         return added
 
-    def undo_unanswered_add(
-        self,
-        desired: Desired,
-        private_ips: Sequence[str] | None,
-        before: Collection[str],
-        exc: BatchIpError,
-        *,
-        creating: bool,
-    ) -> BatchIpError:
+    def undo_unanswered_add(self, sent: SentAdd, exc: BatchIpError) -> BatchIpError:
         """After a batchAddIp without a definite answer: find what it added, remove it
         again and describe the outcome truthfully (the caller raises it).
 
@@ -217,17 +221,15 @@ class NicOperations:
         with explicit addresses only those; with ``count`` N the new ones only when
         exactly N appeared, else none is removed and the error lists them all."""
         with operation_deadline(self.clock() + CLEANUP_SECONDS):
-            return self._undo(desired, private_ips, before, exc, creating=creating)
+            return self._undo(sent, exc)
 
-    def _undo(
-        self,
-        desired: Desired,
-        private_ips: Sequence[str] | None,
-        before: Collection[str],
-        exc: BatchIpError,
-        *,
-        creating: bool,
-    ) -> BatchIpError:
+    def _undo(self, sent: SentAdd, exc: BatchIpError) -> BatchIpError:
+        desired, private_ips, before, creating = (
+            sent.desired,
+            sent.private_ips,
+            sent.before,
+            sent.creating,
+        )
         instance_id, ipv6 = desired.instance_id, desired.ipv6
         failed = f"{error_text(exc)}. The call may still have acted"
         try:
@@ -380,11 +382,6 @@ class NicOperations:
     def reboot_and_wait(self, instance_id: str) -> None:
         """Reboot so the change takes effect and wait for Running (reboot.py): a
         failure or a missed deadline is reported, not raised."""
-        reboot.reboot_and_wait(
-            self.client,
-            instance_id,
-            timeout=self.reboot_timeout,
-            say=self.say,
-            clock=self.clock,
-            sleep=self.sleep,
+        reboot.Reboot(self.client, self.reboot_timeout, self.say, self.clock, self.sleep).and_wait(
+            instance_id
         )

@@ -44,69 +44,66 @@ class Boot:
     elapsed: float
 
 
-def reboot_and_wait(
-    client: BccClient,
-    instance_id: str,
-    *,
-    timeout: float,
-    say: Callable[[str], None],
-    clock: Clock,
-    sleep: Sleep,
-) -> None:
-    """Reboot so the change takes effect, and wait up to ``timeout`` for Running. The
-    change is already made and saved: a reboot that fails or misses its deadline is
-    reported, not raised, because raising would drop the new addresses from state
-    and leak them."""
-    try:
-        _reboot(client, instance_id, timeout, say, clock, sleep)
-    except BatchIpError as exc:
-        say(
-            f"WARNING: reboot {instance_id} did not complete: {error_text(exc)}. The "
-            "address change is saved; it takes effect once the VM restarts."
-        )
+@attrs.frozen
+class Reboot:
+    """Reboots of one operation's VMs: the client, how long to wait for Running, and
+    the operation's progress line and clock."""
 
+    client: BccClient
+    timeout: float
+    say: Callable[[str], None]
+    clock: Clock
+    sleep: Sleep
 
-def _reboot(
-    client: BccClient,
-    instance_id: str,
-    timeout: float,
-    say: Callable[[str], None],
-    clock: Clock,
-    sleep: Sleep,
-) -> None:
-    # Every call keeps to the wait's deadline (plus the last look's answer): a
-    # GetInstance retrying a burst of errors cannot run past it.
-    with step_deadline(clock() + timeout + REBOOT_LAST_LOOK_SECONDS):
-        say(f"reboot {instance_id}: requested so the address change takes effect")
-        client.reboot(instance_id)
-        started = clock()
-        seen = [False]  # whether the VM left Running, so far
-
-        def look() -> Boot:
-            status = client.get_instance(instance_id).status
-            seen[0] = seen[0] or status != "Running"
-            return Boot(status, seen[0], clock() - started)
-
-        waiter = Waiter(
-            refresh=look,
-            # Running again after leaving it; or never seen leaving it (a reboot
-            # faster than our rounds) once the grace has passed.
-            target=lambda b: (
-                b.status == "Running" and (b.left_running or b.elapsed > REBOOT_START_GRACE_SECONDS)
-            ),
-            timeout=timeout,
-            what=f"reboot {instance_id}",
-            describe=lambda b: b.status,
-            say=say,
-            clock=clock,
-            sleep=sleep,
-            first=FIRST_LOOK_SECONDS,
-        )
+    def and_wait(self, instance_id: str) -> None:
+        """Reboot so the change takes effect, and wait up to ``timeout`` for Running.
+        The change is already made and saved: a reboot that fails or misses its
+        deadline is reported, not raised, because raising would drop the new addresses
+        from state and leak them."""
         try:
-            boot = waiter.wait()
-        except WaitTimeout as exc:
-            status = exc.last.status if isinstance(exc.last, Boot) else "unknown"
-            raise OperationTimeoutError(
-                f"still {status} after {clock() - started:.0f} s (deadline {timeout:.0f} s)"
-            ) from None
-    say(f"reboot {instance_id}: Running after {boot.elapsed:.0f} s")
+            self._run(instance_id)
+        except BatchIpError as exc:
+            self.say(
+                f"WARNING: reboot {instance_id} did not complete: {error_text(exc)}. The "
+                "address change is saved; it takes effect once the VM restarts."
+            )
+
+    def _run(self, instance_id: str) -> None:
+        client, timeout, say, clock = self.client, self.timeout, self.say, self.clock
+        # Every call keeps to the wait's deadline (plus the last look's answer): a
+        # GetInstance retrying a burst of errors cannot run past it.
+        with step_deadline(clock() + timeout + REBOOT_LAST_LOOK_SECONDS):
+            say(f"reboot {instance_id}: requested so the address change takes effect")
+            client.reboot(instance_id)
+            started = clock()
+            seen = [False]  # whether the VM left Running, so far
+
+            def look() -> Boot:
+                status = client.get_instance(instance_id).status
+                seen[0] = seen[0] or status != "Running"
+                return Boot(status, seen[0], clock() - started)
+
+            waiter = Waiter(
+                refresh=look,
+                # Running again after leaving it; or never seen leaving it (a reboot
+                # faster than our rounds) once the grace has passed.
+                target=lambda b: (
+                    b.status == "Running"
+                    and (b.left_running or b.elapsed > REBOOT_START_GRACE_SECONDS)
+                ),
+                timeout=timeout,
+                what=f"reboot {instance_id}",
+                describe=lambda b: b.status,
+                say=say,
+                clock=clock,
+                sleep=self.sleep,
+                first=FIRST_LOOK_SECONDS,
+            )
+            try:
+                boot = waiter.wait()
+            except WaitTimeout as exc:
+                status = exc.last.status if isinstance(exc.last, Boot) else "unknown"
+                raise OperationTimeoutError(
+                    f"still {status} after {clock() - started:.0f} s (deadline {timeout:.0f} s)"
+                ) from None
+        say(f"reboot {instance_id}: Running after {boot.elapsed:.0f} s")
