@@ -339,20 +339,21 @@ def report(state: StackState, found: Findings, state_arg: str, out: TextIO) -> N
                 f"(adopt_eip_ids), maybe not made by pulumi-batchip: adopt them again with "
                 f"EipBatch(..., adopt_eip_ids=[{quoted}]), or release them by hand\n"
             )
-    for a in found.addresses:
-        if a.named:
-            why = "named by the interrupted operation"
-        elif a.interrupted:
-            why = "maybe the interrupted operation's, maybe another stack's or made by hand"
-        else:
-            why = (
-                "maybe left by an earlier interrupted `pulumi up`, maybe another stack's or "
-                "made by hand: BCC does not say whose"
-            )
+    # One short line per address, then how to adopt them once per VM.
+    for vm in dict.fromkeys(a.instance_id for a in found.addresses):
+        on_vm = [a for a in found.addresses if a.instance_id == vm]
+        for a in on_vm:
+            if a.named:
+                why = "named by the interrupted operation"
+            elif a.interrupted:
+                why = "maybe the interrupted operation's, maybe another stack's or by hand"
+            else:
+                why = "maybe an earlier interrupted `pulumi up`'s, another stack's or by hand"
+            out.write(f"secondary IP {a.address} on {vm} ({why})\n")
         out.write(
-            f"secondary IP {a.address} on {a.instance_id}: owned by no SecondaryIpSet of "
-            f"{where} ({why}). Adopt: {a.advice}; release: by hand (BCC marks no owner, "
-            f"so this command never removes secondary IPs)\n"
+            f"  VM {vm}: {len(on_vm)} secondary IP(s) owned by no SecondaryIpSet of {where}; "
+            f"BCC does not say whose. Adopt: {on_vm[0].advice}; release: by hand (BCC "
+            "marks no owner, so this command never removes secondary IPs)\n"
         )
     for note in found.skipped:
         out.write(f"not scanned: {note}\n")
