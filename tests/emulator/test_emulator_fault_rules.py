@@ -26,6 +26,15 @@ from ..conftest import Admin
 DELAY = '{"operation": "ListPublicips", "action": "delay", "seconds": %s}'
 
 
+def post_raw(emulator: RunningEmulator, path: str, body: str) -> httpx.Response:
+    """POST ``body`` as it is (JSON no client would write) to /_emulator/``path``."""
+    return httpx.post(
+        f"{emulator.url}/_emulator/{path}",
+        content=body,
+        headers={"Content-Type": "application/json"},
+    )
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
@@ -68,11 +77,7 @@ DELAY = '{"operation": "ListPublicips", "action": "delay", "seconds": %s}'
 def test_malformed_rules_refused_when_armed(
     emulator: RunningEmulator, admin: Admin, body: str, field: str
 ) -> None:
-    response = httpx.post(
-        f"{emulator.url}/_emulator/faults",
-        content=body,
-        headers={"Content-Type": "application/json"},
-    )
+    response = post_raw(emulator, "faults", body)
     assert response.status_code == 400, response.text
     answer = response.json()
     assert answer["code"] == "BadFaultRules"
@@ -85,11 +90,7 @@ def test_malformed_rules_refused_when_armed(
 
 def test_one_bad_rule_arms_none(emulator: RunningEmulator, admin: Admin) -> None:
     body = '[{"operation": "*", "action": "throttle"}, ' + DELAY % "NaN" + "]"
-    response = httpx.post(
-        f"{emulator.url}/_emulator/faults",
-        content=body,
-        headers={"Content-Type": "application/json"},
-    )
+    response = post_raw(emulator, "faults", body)
     assert response.status_code == 400
     assert admin.state()["faults"] == []
 
@@ -151,11 +152,7 @@ def test_a_bounded_delay_still_delays(emulator: RunningEmulator, admin: Admin) -
 def test_admin_instance_numbers_must_be_finite(
     emulator: RunningEmulator, admin: Admin, body: str
 ) -> None:
-    response = httpx.post(
-        f"{emulator.url}/_emulator/bcc/instances",
-        content=body,
-        headers={"Content-Type": "application/json"},
-    )
+    response = post_raw(emulator, "bcc/instances", body)
     assert response.status_code == 400, response.text
     assert set(response.json()) == {"code", "message"}
     assert list(admin.state()["bcc"]["instances"]) == ["i-DhjUXmSA"]

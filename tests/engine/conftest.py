@@ -3,7 +3,7 @@ pointing at the test session's emulator."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -28,3 +28,10 @@ def provider_server(emulator_session: RunningEmulator) -> Iterator[ProviderProce
         # Credentials must never reach the provider's stderr.
         for secret in (BCE_AK, BCE_SK, HW_AK, HW_SK):
             assert secret not in server.stderr
+
+
+@pytest.fixture
+def stderr(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], str]]:
+    """What this process wrote to stderr since the last call (the provider run in
+    process says its progress there)."""
+    yield lambda: capsys.readouterr().err

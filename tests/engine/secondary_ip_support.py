@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 
@@ -26,7 +27,7 @@ from pulumi_batchip.secondary_ip_set import SecondaryIpSetProvider
 
 from ..conftest import Admin
 from .conftest import stack_config
-from .harness import program_inputs
+from .harness import EngineResource, ProviderProcess, program_inputs
 
 TYPE = "pulumi-python:dynamic/batchip:SecondaryIpSet"
 INSTANCE = "i-DhjUXmSA"
@@ -34,8 +35,20 @@ V6_SUBNET = "2400:da00:e003:0:219::"
 
 
 def inputs(**kwargs: Any) -> dict[str, Any]:
+    """The inputs the engine would get from `SecondaryIpSet("s", **kwargs)`."""
     kwargs.setdefault("instance_id", INSTANCE)
     return program_inputs(lambda: [SecondaryIpSet("s", **kwargs)])["s"]
+
+
+def resource_fixture(name: str) -> Any:
+    """A fixture: the SecondaryIpSet ``name`` on the module's provider server, the
+    emulator reset for each test. Bind it in a module: ``res = resource_fixture(...)``."""
+
+    @pytest.fixture
+    def res(provider_server: ProviderProcess, emulator: RunningEmulator) -> EngineResource:
+        return EngineResource(provider_server, TYPE, name)
+
+    return res
 
 
 def secondary(admin: Admin, family: str = "ipv4", instance: str = INSTANCE) -> list[str]:

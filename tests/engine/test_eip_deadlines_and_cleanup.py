@@ -13,7 +13,7 @@ from pulumi_batchip import config as cfg
 from pulumi_batchip.emulator import EmulatorConfig, RunningEmulator, start_emulator
 
 from ..conftest import Admin, fresh_admin
-from .eip_helpers import server_with
+from .eip_helpers import failed_up, serving
 from .harness import EngineResource, ProviderError, ProviderProcess
 from .test_eip_batch_engine import TYPE, held, inputs
 
@@ -36,14 +36,7 @@ def test_deadline_with_jobs_still_running_leaves_nothing(
 ) -> None:
     """eipJobTimeout 1 s, jobs of 3 s, 120 EIPs: the create fails at the deadline, its
     cleanup waits for the three jobs, deletes their 120 EIPs, and says so truly."""
-    server = server_with(slow_jobs.url, **{"batchip:eipJobTimeout": "1"})
-    try:
-        res = EngineResource(server, TYPE, "slow")
-        with pytest.raises(ProviderError) as info:
-            res.up(inputs(count=120))
-    finally:
-        server.__exit__(None, None, None)
-    details = info.value.details
+    details = failed_up(slow_jobs.url, "slow", 120, **{"batchip:eipJobTimeout": "1"}).details
     assert "did not finish within 1 s" in details
     assert "Cleaned up: deleted 120 EIP(s)" in details and "none carries the tag now" in details
     time.sleep(4)  # longer than any job: nothing may appear later
@@ -57,14 +50,10 @@ def test_slow_answers_keep_to_the_deadline(
     """Every answer of one operation takes 2.5 s and the deadline is 3 s: the create
     fails within the deadline plus the cleanup's own bound, and leaves nothing."""
     slow_admin.faults({"operation": operation, "action": "delay", "seconds": 2.5, "times": 0})
-    server = server_with(slow_jobs.url, **{"batchip:eipJobTimeout": "3"})
-    started = time.monotonic()
-    try:
-        res = EngineResource(server, TYPE, "slow")
+    with serving(slow_jobs.url, **{"batchip:eipJobTimeout": "3"}) as server:
+        started = time.monotonic()
         with pytest.raises(ProviderError):
-            res.up(inputs(count=60))
-    finally:
-        server.__exit__(None, None, None)
+            EngineResource(server, TYPE, "slow").up(inputs(count=60))
     elapsed = time.monotonic() - started
     assert elapsed < 3 + 10 + 5, elapsed  # deadline + cleanup bound + one slow answer
     slow_admin.clear_faults()
@@ -75,14 +64,8 @@ def test_slow_answers_keep_to_the_deadline(
 def test_refused_credentials_say_nothing_was_created(
     emulator_session: RunningEmulator, admin: Admin
 ) -> None:
-    server = server_with(emulator_session.url, **{"huaweicloud:secretKey": "wrong-key"})
-    try:
-        res = EngineResource(server, TYPE, "denied")
-        with pytest.raises(ProviderError) as info:
-            res.up(inputs(count=3))
-    finally:
-        server.__exit__(None, None, None)
-    details = info.value.details
+    refused = {"huaweicloud:secretKey": "wrong-key"}
+    details = failed_up(emulator_session.url, "denied", 3, **refused).details
     assert "Nothing was created: every create call was refused" in details
     assert "may remain" not in details and "Cleanup" not in details
     assert held(admin) == {}

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from pulumi_batchip.emulator import RunningEmulator
 
 from ..conftest import Admin
-from .eip_helpers import server_with, wait_held
-from .harness import EngineResource, ProviderError
+from .eip_helpers import failed_up, serving, wait_held
+from .harness import EngineResource
 from .test_eip_batch_engine import TYPE, assert_state_matches, held, inputs
 
 
@@ -23,14 +21,8 @@ def test_ambiguous_502_is_awaited_by_tag_then_cleaned(
     Here nothing landed: the EIPs are awaited by tag until the deadline, then the
     cleanup checks the tag is still empty, and says so."""
     admin.faults({"operation": "BatchCreatePublicips", "action": "error", "status": 502})
-    server = server_with(emulator_session.url, **{"batchip:eipJobTimeout": "2"})
-    try:
-        res = EngineResource(server, TYPE, "bad-gateway")
-        with pytest.raises(ProviderError) as info:
-            res.up(inputs(count=3))
-    finally:
-        server.__exit__(None, None, None)
-    details = info.value.details
+    two_seconds = {"batchip:eipJobTimeout": "2"}
+    details = failed_up(emulator_session.url, "bad-gateway", 3, **two_seconds).details
     assert "the answer to 1 create call(s) was lost" in details
     assert "Cleaned up: deleted 0 EIP(s)" in details and "none carries the tag now" in details
     creates = [r for r in admin.requests() if r["operation"] == "BatchCreatePublicips"]
@@ -46,8 +38,7 @@ def test_a_502_that_did_not_act_is_sent_again_once_the_count_settles(
     admin.faults(
         {"operation": "BatchCreatePublicips", "action": "error", "status": 502, "after": 1}
     )
-    server = server_with(emulator_session.url, **{"batchip:eipJobTimeout": "60"})
-    try:
+    with serving(emulator_session.url, **{"batchip:eipJobTimeout": "60"}) as server:
         res = EngineResource(server, TYPE, "resent")
         started = time.monotonic()
         res.up(inputs(count=60))  # chunks of 50 and 10: the second to arrive gets a 502
@@ -64,8 +55,6 @@ def test_a_502_that_did_not_act_is_sent_again_once_the_count_settles(
         assert creates[2]["body"]["publicip_number"] == refused[0]["body"]["publicip_number"]
         assert 5.0 <= took < 30.0
         res.destroy()
-    finally:
-        server.__exit__(None, None, None)
     assert held(admin) == {}
 
 
@@ -80,10 +69,9 @@ def test_a_lost_create_landing_after_the_resend_is_trimmed_at_once(
         {"operation": "BatchCreatePublicips", "action": "delay", "seconds": 10},
         {"operation": "BatchCreatePublicips", "action": "delay", "seconds": 3, "after": 2},
     )
-    server = server_with(
+    with serving(
         emulator_session.url, **{"batchip:eipJobTimeout": "60", "batchip:httpTimeout": "4"}
-    )
-    try:
+    ) as server:
         res = EngineResource(server, TYPE, "late")
         res.up(inputs(count=60))
         assert len(res.outputs["eip_ids"]) == 60
@@ -91,8 +79,6 @@ def test_a_lost_create_landing_after_the_resend_is_trimmed_at_once(
         ops = [r["operation"] for r in admin.requests()]
         assert ops.count("BatchCreatePublicips") == 3 and ops.count("BatchDeletePublicIp") == 1
         res.destroy()
-    finally:
-        server.__exit__(None, None, None)
     wait_held(admin, 0)
 
 
@@ -102,10 +88,9 @@ def test_a_lost_create_landing_after_the_up_is_released_after_a_refresh(
     """Landing later still (14 s), its EIPs carry the batch tag: refresh shows them and
     the next up releases the surplus, so the cloud again holds what the state says."""
     admin.faults({"operation": "BatchCreatePublicips", "action": "delay", "seconds": 14})
-    server = server_with(
+    with serving(
         emulator_session.url, **{"batchip:eipJobTimeout": "60", "batchip:httpTimeout": "2"}
-    )
-    try:
+    ) as server:
         res = EngineResource(server, TYPE, "later")
         res.up(inputs(count=60))
         assert_state_matches(res, admin)
@@ -121,6 +106,4 @@ def test_a_lost_create_landing_after_the_up_is_released_after_a_refresh(
         assert len(res.outputs["eip_ids"]) == 60
         assert_state_matches(res, admin)
         res.destroy()
-    finally:
-        server.__exit__(None, None, None)
     wait_held(admin, 0)

@@ -8,7 +8,7 @@ import pytest
 from pulumi_batchip.emulator import EmulatorConfig, start_emulator
 
 from ..conftest import Admin
-from .eip_helpers import server_with
+from .eip_helpers import serving
 from .harness import EngineResource, ProviderError, ProviderProcess
 from .test_eip_batch_engine import TYPE, assert_state_matches, held, inputs
 
@@ -70,8 +70,8 @@ def test_tag_change_refused_by_permissions_says_what_to_grant() -> None:
     """With the tag APIs forbidden (rights only through an enterprise project), the
     batch is still created, read and destroyed; a tag change fails with a clear
     message, not a raw 403."""
-    with start_emulator(config=EmulatorConfig(job_seconds=0.2, tags_forbidden=True)) as emu:
-        server = server_with(emu.url)
+    config = EmulatorConfig(job_seconds=0.2, tags_forbidden=True)
+    with start_emulator(config=config) as emu, serving(emu.url) as server:
         admin = Admin(emu.url)
         try:
             res = EngineResource(server, TYPE, "ep-tags")
@@ -85,4 +85,3 @@ def test_tag_change_refused_by_permissions_says_what_to_grant() -> None:
             assert not [e for e in held(admin).values() if e["status"] != "PENDING_DELETE"]
         finally:
             admin.close()
-            server.__exit__(None, None, None)

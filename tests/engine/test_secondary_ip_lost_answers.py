@@ -6,20 +6,21 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
+from pulumi.dynamic import CreateResult
 
 from pulumi_batchip.emulator import RunningEmulator
 from pulumi_batchip.errors import BatchIpError
+from pulumi_batchip.secondary_ip_set import SecondaryIpSetProvider
 
 from ..conftest import Admin
-from .harness import EngineResource, ProviderError, ProviderProcess
+from .harness import EngineResource, ProviderError
 from .secondary_ip_support import (
     INSTANCE,
-    TYPE,
     Rewriting,
     calls,
     checked,
@@ -28,18 +29,20 @@ from .secondary_ip_support import (
     lost,
     outside_client,
     refused,
+    resource_fixture,
     secondary,
 )
 
-
-@pytest.fixture
-def res(provider_server: ProviderProcess, emulator: RunningEmulator) -> EngineResource:
-    return EngineResource(provider_server, TYPE, "hardened")
+res = resource_fixture("hardened")
 
 
-@pytest.fixture
-def stderr(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], str]]:
-    yield lambda: capsys.readouterr().err
+def created_in_process(
+    emulator: RunningEmulator, count: int
+) -> tuple[SecondaryIpSetProvider, CreateResult, list[str]]:
+    """The provider in this process, a set of ``count`` it created, and its addresses."""
+    provider = in_process(emulator)
+    created = provider.create(checked(count=count))
+    return provider, created, list(created.outs["private_ips"])
 
 
 # -- a batchAddIp that never gets its answer ------------------------------------------------
@@ -122,9 +125,7 @@ def test_unanswered_explicit_add_removes_only_what_it_asked_for(
 def test_unanswered_add_in_update_keeps_the_set_as_it_was(
     emulator: RunningEmulator, admin: Admin
 ) -> None:
-    provider = in_process(emulator)
-    created = provider.create(checked(count=2))
-    owned = list(created.outs["private_ips"])
+    provider, created, owned = created_in_process(emulator, count=2)
     admin.faults(lost("BatchAddIp"))
     with pytest.raises(BatchIpError) as info:
         provider.update(created.id, dict(created.outs), checked(count=4))
@@ -206,9 +207,7 @@ def test_a_definite_refusal_is_not_second_guessed(emulator: RunningEmulator, adm
 def test_update_whose_delete_answer_is_lost_but_went_through_succeeds(
     emulator: RunningEmulator, admin: Admin
 ) -> None:
-    provider = in_process(emulator)
-    created = provider.create(checked(count=3))
-    owned = list(created.outs["private_ips"])
+    provider, created, owned = created_in_process(emulator, count=3)
     admin.faults(lost("BatchDelIp"))
     updated = provider.update(created.id, dict(created.outs), checked(count=1))
     assert updated.outs["private_ips"] == owned[:1]

@@ -3,7 +3,7 @@ reboot that fails or misses its deadline is a warning and the change is kept."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -12,24 +12,9 @@ from pulumi_batchip.emulator import RunningEmulator
 
 from ..conftest import Admin
 from .harness import EngineResource, ProviderProcess
-from .secondary_ip_support import (
-    TYPE,
-    checked,
-    in_process,
-    inputs,
-    refused,
-    secondary,
-)
+from .secondary_ip_support import checked, in_process, inputs, refused, resource_fixture, secondary
 
-
-@pytest.fixture
-def res(provider_server: ProviderProcess, emulator: RunningEmulator) -> EngineResource:
-    return EngineResource(provider_server, TYPE, "hardened")
-
-
-@pytest.fixture
-def stderr(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], str]]:
-    yield lambda: capsys.readouterr().err
+res = resource_fixture("hardened")
 
 
 # -- reboots: after every change, and a failed one is a warning ---------------------------------

@@ -21,21 +21,10 @@ from .harness import (
     ProviderProcess,
     program_inputs,
 )
+from .secondary_ip_support import INSTANCE, TYPE, inputs, secondary
 
-TYPE = "pulumi-python:dynamic/batchip:SecondaryIpSet"
-INSTANCE = "i-DhjUXmSA"
 DIFF_NONE = provider_pb2.DiffResponse.DIFF_NONE
 DIFF_SOME = provider_pb2.DiffResponse.DIFF_SOME
-
-
-def inputs(**kwargs: Any) -> dict[str, Any]:
-    """The inputs the engine would get from `SecondaryIpSet("s", **kwargs)`."""
-    kwargs.setdefault("instance_id", INSTANCE)
-    return program_inputs(lambda: [SecondaryIpSet("s", **kwargs)])["s"]
-
-
-def secondary(admin: Admin, family: str = "ipv4", instance: str = INSTANCE) -> list[str]:
-    return list(admin.state()["bcc"]["instances"][instance]["secondary"][family])
 
 
 def successful(admin: Admin, operation: str) -> int:

@@ -5,21 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from pulumi_batchip.emulator import RunningEmulator
 from pulumi_batchip.secondary_ip_set import SCHEMA_KEY, SCHEMA_VERSION
 
 from ..conftest import Admin
-from .harness import EngineResource, ProviderError, ProviderProcess
-from .secondary_ip_support import (
-    TYPE,
-    inputs,
-    secondary,
-)
+from .harness import EngineResource, ProviderError
+from .secondary_ip_support import inputs, resource_fixture, secondary
 
-
-@pytest.fixture
-def res(provider_server: ProviderProcess, emulator: RunningEmulator) -> EngineResource:
-    return EngineResource(provider_server, TYPE, "hardened")
+res = resource_fixture("hardened")
 
 
 # -- state written by older code, through the server ------------------------------------------

@@ -10,7 +10,13 @@ from collections.abc import Callable, Mapping, Sequence
 import attrs
 import pytest
 
-from pulumi_batchip.errors import NotFoundError, RefusedError, ServerError, TransportError
+from pulumi_batchip.errors import (
+    CloudApiError,
+    NotFoundError,
+    RefusedError,
+    ServerError,
+    TransportError,
+)
 from pulumi_batchip.huawei.eip import (
     BandwidthSpec,
     BatchCreateRequest,
@@ -25,19 +31,7 @@ from pulumi_batchip.huawei.session import EipBatchError
 from pulumi_batchip.huawei.tags import BATCH_TAG_KEY, batch_tags
 from pulumi_batchip.resilience import POLL_MAX, REPORT_EVERY
 
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.slept.append(seconds)
-        self.now += seconds
+from .fakes import FakeClock
 
 
 @attrs.define
@@ -124,14 +118,7 @@ class FakeEips:
 
     def show_publicip(self, publicip_id: str) -> PublicIp:
         if publicip_id not in self.eips:
-            raise NotFoundError(
-                cloud="huawei",
-                operation="ShowPublicip",
-                status=404,
-                code=None,
-                message="gone",
-                request_id=None,
-            )
+            raise _huawei_error(NotFoundError, "ShowPublicip", 404, "gone")
         return self.eips[publicip_id]
 
     def batch_delete_publicips(self, ids: Sequence[str]) -> list[str]:
@@ -159,6 +146,19 @@ def _ops(
 def _request(count: int, batch_id: str = "b1") -> BatchCreateRequest:
     bandwidth = BandwidthSpec(size=5, share_type="PER", name="bw")
     return BatchCreateRequest(count, "5_bgp", 4, bandwidth, tags=batch_tags(batch_id, {}))
+
+
+def _huawei_error(
+    cls: type[CloudApiError], operation: str, status: int, message: str, code: str | None = None
+) -> CloudApiError:
+    return cls(
+        cloud="huawei",
+        operation=operation,
+        status=status,
+        code=code,
+        message=message,
+        request_id=None,
+    )
 
 
 def _lost() -> TransportError:
@@ -237,23 +237,15 @@ def test_a_5xx_is_awaited_and_sent_again_once_the_count_settles(setup: Setup) ->
     """One chunk answered 502 (it did not act), the other's job known: 5 s after the
     count settled, only the missing EIPs are sent again."""
     _clock, cloud, said, make = setup
-    cloud.create_fails = [None, _server_error()]
+    cloud.create_fails = [
+        None,
+        _huawei_error(ServerError, "BatchCreatePublicips", 502, "bad gateway"),
+    ]
     ops = make(timeout=120.0)
     ids = ops.create(_request(60), "b1", base=0)
     assert len(ids) == 60 and cloud.calls.count("create") == 3
     assert any(
         "did not appear 5 s after its jobs: sending those 10 again" in line for _t, line in said
-    )
-
-
-def _server_error() -> ServerError:
-    return ServerError(
-        cloud="huawei",
-        operation="BatchCreatePublicips",
-        status=502,
-        code=None,
-        message="bad gateway",
-        request_id=None,
     )
 
 
@@ -343,14 +335,7 @@ def test_cleanup_deletes_what_a_failed_job_made(setup: Setup) -> None:
 
 def test_nothing_started_says_nothing_was_created(setup: Setup) -> None:
     _clock, cloud, _said, make = setup
-    refused = RefusedError(
-        cloud="huawei",
-        operation="BatchCreatePublicips",
-        status=409,
-        code="VPC.0521",
-        message="quota",
-        request_id=None,
-    )
+    refused = _huawei_error(RefusedError, "BatchCreatePublicips", 409, "quota", code="VPC.0521")
     cloud.create_fails = [refused]
     ops = make()
     with pytest.raises(RefusedError):

@@ -30,21 +30,9 @@ from pulumi_batchip.resilience import (
     step_deadline,
 )
 
+from .fakes import FakeClock
+
 VM = "i-DhjUXmSA"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def cloud_error(cls: type[CloudApiError], status: int, code: str, op: str) -> CloudApiError:

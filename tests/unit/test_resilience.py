@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -23,19 +25,7 @@ from pulumi_batchip.errors import (
     ValidationError,
 )
 
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.pauses: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.pauses.append(seconds)
-        self.now += seconds
+from .fakes import FakeClock
 
 
 def cloud_error(cls: type[CloudApiError], status: int) -> CloudApiError:
@@ -78,10 +68,10 @@ def test_pacer_backs_off_caps_the_pause_and_stops_after_the_deadline() -> None:
     pacer = r.Pacer(20.0, clock=clock, sleep=clock.sleep)
     rounds = list(pacer)
     assert clock.now == pytest.approx(1020.0)  # never past the deadline
-    assert clock.pauses[0] == r.POLL_FIRST
-    assert clock.pauses[1] == pytest.approx(r.POLL_FIRST * r.POLL_GROWTH)
-    assert max(clock.pauses) <= r.POLL_MAX
-    assert rounds[-1] == len(clock.pauses) + 1  # a last look after the last pause
+    assert clock.slept[0] == r.POLL_FIRST
+    assert clock.slept[1] == pytest.approx(r.POLL_FIRST * r.POLL_GROWTH)
+    assert max(clock.slept) <= r.POLL_MAX
+    assert rounds[-1] == len(clock.slept) + 1  # a last look after the last pause
     assert pacer.expired and pacer.left == 0
 
 
@@ -105,18 +95,33 @@ def test_report_says_a_changed_line_at_once_and_a_same_line_every_ten_seconds() 
     assert said[-1] == "waiting: 121/170"
 
 
+def waiter_until(
+    target: str,
+    clock: FakeClock,
+    refresh: Callable[[], str],
+    *,
+    timeout: float,
+    what: str,
+    **options: Any,
+) -> r.Waiter[str]:
+    """A Waiter on the fake clock that is done at the state ``target``."""
+    return r.Waiter(
+        refresh=refresh,
+        target=lambda s: s == target,
+        timeout=timeout,
+        what=what,
+        clock=clock,
+        sleep=clock.sleep,
+        **options,
+    )
+
+
 def test_waiter_returns_the_target_state() -> None:
     clock = FakeClock()
     states = iter(["Stopping", "Stopping", "Starting", "Running"])
     said: list[str] = []
-    waiter: r.Waiter[str] = r.Waiter(
-        refresh=lambda: next(states),
-        target=lambda s: s == "Running",
-        timeout=60,
-        what="reboot i-1",
-        say=said.append,
-        clock=clock,
-        sleep=clock.sleep,
+    waiter = waiter_until(
+        "Running", clock, lambda: next(states), timeout=60, what="reboot i-1", say=said.append
     )
     assert waiter.wait() == "Running"
     assert said == ["reboot i-1: Stopping, 0 s", "reboot i-1: Starting, 1 s"]
@@ -125,48 +130,39 @@ def test_waiter_returns_the_target_state() -> None:
 def test_waiter_says_an_unchanged_state_every_ten_seconds() -> None:
     clock = FakeClock()
     said: list[str] = []
-    waiter: r.Waiter[str] = r.Waiter(
-        refresh=lambda: "Stopping",
-        target=lambda s: s == "Running",
+    waiter = waiter_until(
+        "Running",
+        clock,
+        lambda: "Stopping",
         timeout=25,
         what="reboot i-1",
         say=said.append,
-        clock=clock,
-        sleep=clock.sleep,
         longest=1.0,
     )
     with pytest.raises(r.WaitTimeout):
         waiter.wait()
-    assert len(clock.pauses) > 20  # many rounds, three lines
+    assert len(clock.slept) > 20  # many rounds, three lines
     assert [line.rsplit(", ", 1)[0] for line in said] == ["reboot i-1: Stopping"] * 3
 
 
 def test_waiter_fails_fast_on_a_state_that_never_reaches_the_target() -> None:
     clock = FakeClock()
-    waiter: r.Waiter[str] = r.Waiter(
-        refresh=lambda: "ERROR",
-        target=lambda s: s == "ACTIVE",
-        failed=lambda s: RuntimeError(f"went {s}") if s == "ERROR" else None,
+    waiter = waiter_until(
+        "ACTIVE",
+        clock,
+        lambda: "ERROR",
         timeout=60,
         what="EIP",
-        clock=clock,
-        sleep=clock.sleep,
+        failed=lambda s: RuntimeError(f"went {s}") if s == "ERROR" else None,
     )
     with pytest.raises(RuntimeError, match="went ERROR"):
         waiter.wait()
-    assert clock.pauses == []
+    assert clock.slept == []
 
 
 def test_waiter_times_out_naming_the_last_state() -> None:
     clock = FakeClock()
-    waiter: r.Waiter[str] = r.Waiter(
-        refresh=lambda: "PENDING_CREATE",
-        target=lambda s: s == "ACTIVE",
-        timeout=30,
-        what="EIP e-1",
-        clock=clock,
-        sleep=clock.sleep,
-    )
+    waiter = waiter_until("ACTIVE", clock, lambda: "PENDING_CREATE", timeout=30, what="EIP e-1")
     with pytest.raises(r.WaitTimeout) as caught:
         waiter.wait()
     assert isinstance(caught.value, OperationTimeoutError)

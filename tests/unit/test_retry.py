@@ -23,19 +23,7 @@ from pulumi_batchip.errors import (
 from pulumi_batchip.http import ApiCaller, RetryPolicy, new_http_client
 from pulumi_batchip.huawei.signer import HuaweiSigner
 
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def clock(self) -> float:
-        return self.now
-
+from .fakes import FakeClock
 
 Reply = Callable[[httpx.Request], httpx.Response]
 
@@ -45,8 +33,8 @@ def make_caller(
     *,
     huawei: bool = True,
     **policy: object,
-) -> tuple[ApiCaller, FakeTime, list[httpx.Request]]:
-    fake = FakeTime()
+) -> tuple[ApiCaller, FakeClock, list[httpx.Request]]:
+    fake = FakeClock(now=0.0)
     seen: list[httpx.Request] = []
     queue = list(replies)
 
@@ -66,7 +54,7 @@ def make_caller(
         client,
         cloud="Huawei EIP" if huawei else "Baidu BCC",
         decode_error=decode_huawei_error if huawei else decode_bce_error,
-        policy=RetryPolicy(sleep=fake.sleep, clock=fake.clock, rng=lambda: 1.0, **policy),  # type: ignore[arg-type]
+        policy=RetryPolicy(sleep=fake.sleep, clock=fake, rng=lambda: 1.0, **policy),  # type: ignore[arg-type]
         log=lambda _line: None,
     )
     return caller, fake, seen
@@ -82,7 +70,7 @@ def test_throttle_then_success_backs_off_exponentially() -> None:
     response = caller.call("ListPublicips", "GET", "/v1/p/publicips", idempotent=True)
     assert response.json() == {"ok": True}
     assert len(seen) == 4
-    assert fake.sleeps == [0.5, 1.0, 2.0]  # rng pinned at the top of the jitter range
+    assert fake.slept == [0.5, 1.0, 2.0]  # rng pinned at the top of the jitter range
 
 
 def test_jitter_stays_within_half_to_full_backoff() -> None:
@@ -98,14 +86,14 @@ def test_retry_after_is_honoured() -> None:
     )
     caller, fake, _ = make_caller([throttled, OK])
     caller.call("ShowPublicip", "GET", "/x", idempotent=True)
-    assert fake.sleeps == [7.0]
+    assert fake.slept == [7.0]
 
 
 def test_retry_after_is_capped() -> None:
     throttled = httpx.Response(429, headers={"Retry-After": "9999"}, json={})
     caller, fake, _ = make_caller([throttled, OK], max_retry_after=30.0)
     caller.call("ShowPublicip", "GET", "/x", idempotent=True)
-    assert fake.sleeps == [30.0]
+    assert fake.slept == [30.0]
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
@@ -172,7 +160,7 @@ def test_attempts_are_capped() -> None:
     with pytest.raises(ThrottledError):
         caller.call("ListPublicips", "GET", "/x", idempotent=True)
     assert len(seen) == 4
-    assert len(fake.sleeps) == 3
+    assert len(fake.slept) == 3
 
 
 def test_total_time_is_capped() -> None:
@@ -180,7 +168,7 @@ def test_total_time_is_capped() -> None:
     with pytest.raises(ThrottledError):
         caller.call("ListPublicips", "GET", "/x", idempotent=True)
     # Waits 0.5 + 1 + 2 + 4 = 7.5 s over five attempts; the next 8 s wait would pass 10 s.
-    assert fake.sleeps == [0.5, 1.0, 2.0, 4.0]
+    assert fake.slept == [0.5, 1.0, 2.0, 4.0]
     assert len(seen) == 5
 
 
@@ -197,7 +185,7 @@ EXPIRED = httpx.Response(400, json={"code": "RequestExpired", "message": "Reques
 def test_bce_request_expired_retried_and_signed_anew() -> None:
     """As the BCE SDKs (``BackOffRetryPolicy``): sent again, even when not idempotent,
     each attempt with a fresh ``x-bce-date`` and so a new signature."""
-    fake = FakeTime()
+    fake = FakeClock(now=0.0)
     start = datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
     seen: list[httpx.Request] = []
     replies = [EXPIRED, OK]
@@ -214,14 +202,12 @@ def test_bce_request_expired_retried_and_signed_anew() -> None:
         client,
         cloud="Baidu BCC",
         decode_error=decode_bce_error,
-        policy=RetryPolicy(
-            sleep=fake.sleep, clock=fake.clock, rng=lambda: 1.0, initial_backoff=2.0
-        ),
+        policy=RetryPolicy(sleep=fake.sleep, clock=fake, rng=lambda: 1.0, initial_backoff=2.0),
         log=lambda _line: None,
     )
     caller.call("RebootInstance", "PUT", "/v2/instance/i-1?reboot=", idempotent=False)
     assert len(seen) == 2
-    assert fake.sleeps == [2.0]
+    assert fake.slept == [2.0]
     dates = [r.headers["x-bce-date"] for r in seen]
     assert dates == ["2024-01-02T03:04:05Z", "2024-01-02T03:04:07Z"]
     assert seen[0].headers["Authorization"] != seen[1].headers["Authorization"]
@@ -250,7 +236,7 @@ def test_a_rejected_certificate_is_not_retried_and_names_its_cause() -> None:
     caller, fake, seen = make_caller([rejected, OK])
     with pytest.raises(TransportError) as info:
         caller.call("ListPublicips", "GET", "/x", idempotent=True)
-    assert len(seen) == 1 and fake.sleeps == []
+    assert len(seen) == 1 and fake.slept == []
     assert info.value.permanent and not info.value.sent
     assert "ConnectError: [SSL: CERTIFICATE_VERIFY_FAILED]" in str(info.value)
 
@@ -291,20 +277,20 @@ def _closed_port() -> int:
 def test_a_loopback_endpoint_nobody_listens_at_fails_soon_and_says_so() -> None:
     """A stopped emulator: the real connection is refused; retries stop once 3 s
     (mocked) have passed, and the error names the endpoint and the likely cause."""
-    fake = FakeTime()
+    fake = FakeClock(now=0.0)
     endpoint = f"http://127.0.0.1:{_closed_port()}"
     caller = ApiCaller(
         httpx.Client(base_url=endpoint),
         cloud="Huawei EIP",
         decode_error=decode_huawei_error,
-        policy=RetryPolicy(sleep=fake.sleep, clock=fake.clock, rng=lambda: 1.0),
+        policy=RetryPolicy(sleep=fake.sleep, clock=fake, rng=lambda: 1.0),
         log=lambda _line: None,
     )
     with pytest.raises(TransportError) as info:
         caller.call("ListPublicips", "GET", "/v1/p/publicips", idempotent=True)
     assert info.value.nobody_home and not info.value.sent
     assert f"nothing is listening at {endpoint}: is the emulator running?" in str(info.value)
-    assert 3.0 <= fake.now < 8.0 and len(fake.sleeps) < 5  # not the 180 s budget
+    assert 3.0 <= fake.now < 8.0 and len(fake.slept) < 5  # not the 180 s budget
 
 
 def test_a_refused_remote_endpoint_keeps_the_full_budget() -> None:

@@ -13,27 +13,16 @@ from pulumi.dynamic.config import Config
 
 from pulumi_batchip.errors import BatchIpError
 from pulumi_batchip.secondary_ip_set import (
-    SCHEMA_KEY,
-    SCHEMA_VERSION,
     SecondaryIpSetProvider,
     check_inputs,
     parse_import_id,
 )
 
+from .secondary_ip_states import TODAY
+
 PROVIDER = SecondaryIpSetProvider()
 # Bound on any message built from user input (gRPC metadata is a few KiB at most).
 MESSAGE_BOUND = 400
-
-# State as today's code writes it.
-TODAY = {
-    "instance_id": "i-1",
-    "private_ips": ["192.168.0.5", "192.168.0.6"],
-    "count": 2,
-    "ipv6": False,
-    "reboot": False,
-    "region": "bj",
-    SCHEMA_KEY: SCHEMA_VERSION,
-}
 
 
 def failures_of(**news: Any) -> list[tuple[str, str]]:

@@ -14,6 +14,8 @@ from pulumi.output import Unknown
 from pulumi_batchip.errors import BatchIpError
 from pulumi_batchip.secondary_ip_set import SecondaryIpSetProvider, parse_import_id
 
+from .secondary_ip_states import BEFORE_SCHEMA
+
 PROVIDER = SecondaryIpSetProvider()
 BASE = {"instance_id": "i-DhjUXmSA", "count": 2.0, "ipv6": False, "reboot": False}
 
@@ -89,15 +91,7 @@ def test_unknowns_pass_check() -> None:
     assert failures == []
 
 
-OLDS = {
-    "instance_id": "i-1",
-    "private_ips": ["192.168.0.5", "192.168.0.6"],
-    "count": 2,
-    "ipv6": False,
-    "reboot": False,
-    "region": "bj",
-    "__provider": "c29tZXRoaW5n",
-}
+OLDS = {**BEFORE_SCHEMA, "__provider": "c29tZXRoaW5n"}
 
 
 def diff(news: dict[str, Any], olds: dict[str, Any] | None = None) -> Any:

@@ -16,20 +16,12 @@ from pulumi_batchip.secondary_ip_set import (
     migrate_state,
 )
 
+from .secondary_ip_states import BEFORE_SCHEMA, TODAY
+
 PROVIDER = SecondaryIpSetProvider()
 ID = "i-1/192.168.0.5,192.168.0.6"
 
-# State as today's code writes it, and as older code could have written it.
-TODAY = {
-    "instance_id": "i-1",
-    "private_ips": ["192.168.0.5", "192.168.0.6"],
-    "count": 2,
-    "ipv6": False,
-    "reboot": False,
-    "region": "bj",
-    SCHEMA_KEY: SCHEMA_VERSION,
-}
-BEFORE_SCHEMA = {k: v for k, v in TODAY.items() if k != SCHEMA_KEY}
+# State as older code could have written it (TODAY, BEFORE_SCHEMA: secondary_ip_states).
 NO_IPV6 = {k: v for k, v in BEFORE_SCHEMA.items() if k != "ipv6"}
 NO_REBOOT = {k: v for k, v in BEFORE_SCHEMA.items() if k != "reboot"}
 NO_REGION = {k: v for k, v in BEFORE_SCHEMA.items() if k != "region"}
