@@ -277,7 +277,7 @@ def test_a_configured_provider_pickles_to_a_class_reference_only() -> None:
     for provider in (SecondaryIpSetProvider(), EipBatchProvider()):
         provider.configure(ConfigureRequest(Config(raw_config, "harness")))
         if isinstance(provider, SecondaryIpSetProvider):
-            provider._client(None)
+            provider._operations(None)
         else:
             provider._ops({})
         pickled = dill.dumps(provider, recurse=True)
