@@ -57,6 +57,8 @@ EXTRA_OUTPUTS: dict[str, dict[str, tuple[str, str]]] = {
         "public_ips": ("list[str]", "the public addresses, in `eipIds` order"),
         "bandwidth_ids": ("list[str]", "each EIP's bandwidth id, in `eipIds` order"),
         "eips": (f"array:{EIP}", "per EIP: id, publicIp, bandwidthId, status, portId"),
+        "adopted_batch_id": ("str", "the batch whose EIPs the create adopted (adoptBatchId)"),
+        "adopted_eip_ids": ("list[str]", "the EIPs the create adopted (adoptEipIds)"),
     },
     f"{PACKAGE}:index:SecondaryIpSet": {
         "schema_version": _SCHEMA_VERSION,
@@ -74,8 +76,6 @@ REQUIRED_OUTPUTS = {
         *("schema_version", "instance_id", "private_ips", "ipv6", "reboot", "region"),
     ),
 }
-# EipBatch: adopt_batch_id / adopt_eip_ids stay in the outputs once a create adopted by
-# them (what it adopted by never acts again); region/project_id as resolved.
 
 OBJECT_TYPES: dict[str, dict[str, Any]] = {
     BANDWIDTH: {
@@ -123,7 +123,13 @@ def inputs(declaration: Declaration) -> dict[str, dict[str, Any]]:
 
 def resource(kind: Kind) -> dict[str, Any]:
     given = inputs(kind.declaration)
-    outputs = {name: {k: v for k, v in p.items() if k != "default"} for name, p in given.items()}
+    # The inputs come back as outputs, as applied, except those that only act once.
+    kept = {to_camel(f.name) for f in kind.declaration.fields if f.change != "nothing"}
+    outputs = {
+        name: {k: v for k, v in prop.items() if k != "default"}
+        for name, prop in given.items()
+        if name in kept
+    }
     for name, (doc_type, text) in EXTRA_OUTPUTS[kind.token].items():
         outputs[to_camel(name)] = {**_type(doc_type), "description": text}
     return {
