@@ -29,7 +29,12 @@ bandwidth = json.loads(cfg.get("bandwidth") or '{"size": 5, "shareType": "PER"}'
 edge = pulumi.CustomResource(
     "batchip:index:EipBatch",
     "edge",
-    {"count": count, "bandwidth": bandwidth, "tags": {"team": "web"}, "publicIps": None},
+    {
+        "count": count,
+        "bandwidth": bandwidth,
+        "tags": pulumi.Output.secret({"team": "web"}),
+        "publicIps": None,
+    },
 )
 ips = cfg.get_object("ips")
 # privateIps given, or None (then not an input, but an output all the same)
@@ -86,13 +91,16 @@ def test_lifecycle_refresh_and_import(stack: Stack, cloud: Admin, tmp_path: Path
     native_stack(stack, tmp_path)
     stack.write_program(PROGRAM)
     stack.init()
-    result = stack.up()
+    stack.preview()
+    assert mutating_calls(cloud.requests()) == []
+    stack.up()
     assert held(cloud) == (2, 2)
     owned = stack.outputs()
     [edge] = stack.resources(EIP_BATCH)
     assert edge["id"] == owned["batch_id"]
     assert edge["outputs"]["eipIds"] and edge["outputs"]["publicIps"] == owned["public_ips"]
     assert edge["inputs"]["stackScope"] == "batchip-e2e/e2e"  # orphans finds its EIPs
+    assert "ciphertext" in edge["outputs"]["tags"]  # a secret input stays secret
     [app] = stack.resources(SECONDARY_IP_SET)
     assert app["outputs"]["privateIps"] == owned["private_ips"]
     assert "pulumi:providers:batchip" in {r["type"] for r in stack.resources()}

@@ -5,15 +5,18 @@ marked as they went in. No cloud: only check, which makes no call."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from pulumi.provider.experimental.property_value import Computed, PropertyValue
 from pulumi.provider.experimental.provider import CheckRequest
 
+import pulumi_batchip.native.serve as serve
 from pulumi_batchip.native.provider import BatchIpNativeProvider
 from pulumi_batchip.native.resources import stack_scope
 from pulumi_batchip.native.values import plain, wire_map
 
 URN = "urn:pulumi:dev::shop::batchip:index:{}::edge"
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 
 
 def check(token: str, news: dict[str, PropertyValue]) -> tuple[dict[str, PropertyValue], list[str]]:
@@ -72,3 +75,19 @@ def test_a_secret_flag_from_the_program_is_not_taken() -> None:
 def test_stack_scope_of_a_urn() -> None:
     assert stack_scope(URN.format("EipBatch")) == "shop/dev"
     assert stack_scope("nonsense") is None
+
+
+def test_a_provider_setting_not_ours_fails_the_check() -> None:
+    provider = BatchIpNativeProvider("0.0.1")
+    config = wire_map({"eipEndpoint": "http://127.0.0.1:1", "eipEndpont": "x", "version": "1"})
+    request = CheckRequest(
+        "urn:pulumi:dev::shop::pulumi:providers:batchip::default", {}, config, b""
+    )
+    response = asyncio.run(provider.check_config(request))
+    assert [f.property for f in response.failures or []] == ["eipEndpont"]
+
+
+def test_pip_install_puts_the_plugin_on_path() -> None:
+    line = 'pulumi-resource-batchip = "pulumi_batchip.native.serve:console"'
+    assert line in PYPROJECT.read_text()
+    assert callable(serve.console)
