@@ -218,7 +218,9 @@ _ADOPTION_RULE = (
 DECLARATION = Declaration(
     "EipBatch",
     (
-        Field("count", "int", f"1..{MAX_COUNT}; changes in place", "in place", _count),
+        Field(
+            "count", "int", f"1..{MAX_COUNT}; changes in place", "in place", _count, required=True
+        ),
         Field(
             "publicip_type",
             "str",
@@ -241,6 +243,7 @@ DECLARATION = Declaration(
             "replaces",
             "in place",  # its size; BANDWIDTH_REPLACE_KEYS replace
             _bandwidth,
+            required=True,
         ),
         Field(
             "tags",

@@ -50,6 +50,7 @@ class Field:
     default: Any = ABSENT
     omit_default: bool = False
     hidden: bool = False  # set by the resource itself, not by users: not in the README
+    required: bool = False  # check fails without it (said for the package schema)
 
     def readme_row(self) -> str:
         return f"| `{self.name}` | {self.doc_type} | {self.doc_rule} |"

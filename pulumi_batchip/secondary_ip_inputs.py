@@ -167,6 +167,7 @@ DECLARATION = Declaration(
             "replaces the set",
             "replaces",
             _instance_id,
+            required=True,
         ),
         Field(
             "private_ips",

@@ -74,6 +74,10 @@ def test_wheel_contents(dist: Path) -> None:
     assert [n for n in names if n.endswith(".dist-info/licenses/LICENSE")]
     assert "License-Expression: Apache-2.0" in metadata.decode()
     assert "[pytest11]" in entry_points and "pulumi_batchip.testing.pytest_plugin" in entry_points
+    # the native provider plugin, which the engine finds on PATH
+    assert "pulumi_batchip/native/__main__.py" in names
+    assert "[console_scripts]" in entry_points
+    assert "pulumi-resource-batchip = pulumi_batchip.native.serve:console" in entry_points
 
 
 def test_sdist_contents(dist: Path) -> None:

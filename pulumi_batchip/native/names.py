@@ -1,0 +1,55 @@
+"""Property names across the two front ends: the operations and the dynamic providers
+speak snake_case (``publicip_type``), a Pulumi package schema camelCase
+(``publicipType``, what every language's SDK generator expects).
+
+One rule both ways, for every key at any depth, except the keys of a user's map
+(``tags``): those are data, not names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+# Maps whose keys are the user's data, never renamed (snake and camel spell them alike).
+USER_MAPS = frozenset({"tags"})
+
+_UPPER = re.compile(r"[A-Z]")
+
+
+def to_camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def to_snake(name: str) -> str:
+    return _UPPER.sub(lambda m: "_" + m.group(0).lower(), name)
+
+
+def path_to_camel(path: str) -> str:
+    """A property path such as ``bandwidth.share_type`` (a check failure, a diff key)."""
+    return ".".join(to_camel(part) for part in path.split("."))
+
+
+def _renamed(value: Any, rename: Callable[[str], str]) -> Any:
+    if isinstance(value, dict):
+        return {
+            rename(k): (v if rename(k) in USER_MAPS or k in USER_MAPS else _renamed(v, rename))
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_renamed(v, rename) for v in value]
+    return value
+
+
+def camel_keys(props: dict[str, Any]) -> dict[str, Any]:
+    """Outputs of the operations as the schema names them."""
+    renamed: dict[str, Any] = _renamed(props, to_camel)
+    return renamed
+
+
+def snake_keys(props: dict[str, Any]) -> dict[str, Any]:
+    """Inputs or state as the schema names them, for the operations."""
+    renamed: dict[str, Any] = _renamed(props, to_snake)
+    return renamed

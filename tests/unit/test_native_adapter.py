@@ -1,0 +1,93 @@
+"""The native provider's calls, in process: the engine's values (camelCase, secrets,
+unknowns) reach the dynamic providers' methods as they expect them and come back
+marked as they went in. No cloud: only check, which makes no call."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from pulumi.provider.experimental.property_value import Computed, PropertyValue
+from pulumi.provider.experimental.provider import CheckRequest
+
+import pulumi_batchip.native.serve as serve
+from pulumi_batchip.native.provider import BatchIpNativeProvider
+from pulumi_batchip.native.resources import stack_scope
+from pulumi_batchip.native.values import plain, wire_map
+
+URN = "urn:pulumi:dev::shop::batchip:index:{}::edge"
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
+
+
+def check(token: str, news: dict[str, PropertyValue]) -> tuple[dict[str, PropertyValue], list[str]]:
+    provider = BatchIpNativeProvider("0.0.1")
+    request = CheckRequest(URN.format(token), {}, news, b"")
+    response = asyncio.run(provider.check(request))
+    failures = [f"{f.property}: {f.reason}" for f in response.failures or []]
+    return dict(response.inputs or {}), failures
+
+
+def test_eip_batch_check_in_camel_case_with_its_stack_scope() -> None:
+    news = wire_map(
+        {"count": 2, "bandwidth": {"size": 5, "shareType": "PER"}, "tags": {"k": "v"}},
+        secret=["tags"],
+    )
+    inputs, failures = check("EipBatch", news)
+    assert failures == []
+    assert plain(inputs["publicipType"]) == "5_bgp"
+    assert plain(inputs["bandwidth"]) == {
+        "size": 5.0,
+        "shareType": "PER",
+        "chargeMode": "bandwidth",
+    }
+    assert plain(inputs["stackScope"]) == "shop/dev"
+    assert isinstance(plain(inputs["batchId"]), str)
+    assert inputs["tags"].is_secret and not inputs["count"].is_secret
+
+
+def test_failures_name_the_schema_property() -> None:
+    news = wire_map({"count": 2, "bandwidth": {"size": 5, "shareType": "HALF"}})
+    _inputs, failures = check("EipBatch", news)
+    assert failures == ["bandwidth.shareType: must be one of PER, WHOLE, not 'HALF'"]
+
+
+def test_unknowns_pass_check() -> None:
+    news = {**wire_map({"bandwidth": {"size": 5}}), "count": PropertyValue.computed()}
+    inputs, failures = check("EipBatch", news)
+    assert failures == []
+    assert isinstance(inputs["count"].value, Computed)  # (Computed's __eq__ is broken)
+
+
+def test_a_secret_private_ips_makes_a_secret_set() -> None:
+    news = wire_map({"instanceId": "i-1", "privateIps": ["10.0.0.5"]}, secret=["privateIps"])
+    inputs, failures = check("SecondaryIpSet", news)
+    assert failures == []
+    assert plain(inputs["secretAddresses"]) is True
+    assert inputs["privateIps"].is_secret
+
+
+def test_a_secret_flag_from_the_program_is_not_taken() -> None:
+    news = wire_map({"instanceId": "i-1", "count": 1, "secretAddresses": True})
+    inputs, _failures = check("SecondaryIpSet", news)
+    assert "secretAddresses" not in inputs
+
+
+def test_stack_scope_of_a_urn() -> None:
+    assert stack_scope(URN.format("EipBatch")) == "shop/dev"
+    assert stack_scope("nonsense") is None
+
+
+def test_a_provider_setting_not_ours_fails_the_check() -> None:
+    provider = BatchIpNativeProvider("0.0.1")
+    config = wire_map({"eipEndpoint": "http://127.0.0.1:1", "eipEndpont": "x", "version": "1"})
+    request = CheckRequest(
+        "urn:pulumi:dev::shop::pulumi:providers:batchip::default", {}, config, b""
+    )
+    response = asyncio.run(provider.check_config(request))
+    assert [f.property for f in response.failures or []] == ["eipEndpont"]
+
+
+def test_pip_install_puts_the_plugin_on_path() -> None:
+    line = 'pulumi-resource-batchip = "pulumi_batchip.native.serve:console"'
+    assert line in PYPROJECT.read_text()
+    assert callable(serve.console)
