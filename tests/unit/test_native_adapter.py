@@ -5,7 +5,9 @@ marked as they went in. No cloud: only check, which makes no call."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 from pulumi.provider.experimental.property_value import Computed, PropertyValue
 from pulumi.provider.experimental.provider import CheckRequest
@@ -17,12 +19,23 @@ from pulumi_batchip.native.values import plain, wire_map
 
 URN = "urn:pulumi:dev::shop::batchip:index:{}::edge"
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
+T = TypeVar("T")
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run on a loop of its own: ``asyncio.run`` would leave this thread without a
+    current loop, which the Pulumi SDK's mocks in later tests expect to find."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coroutine)
+    finally:
+        loop.close()
 
 
 def check(token: str, news: dict[str, PropertyValue]) -> tuple[dict[str, PropertyValue], list[str]]:
     provider = BatchIpNativeProvider("0.0.1")
     request = CheckRequest(URN.format(token), {}, news, b"")
-    response = asyncio.run(provider.check(request))
+    response = run(provider.check(request))
     failures = [f"{f.property}: {f.reason}" for f in response.failures or []]
     return dict(response.inputs or {}), failures
 
@@ -83,7 +96,7 @@ def test_a_provider_setting_not_ours_fails_the_check() -> None:
     request = CheckRequest(
         "urn:pulumi:dev::shop::pulumi:providers:batchip::default", {}, config, b""
     )
-    response = asyncio.run(provider.check_config(request))
+    response = run(provider.check_config(request))
     assert [f.property for f in response.failures or []] == ["eipEndpont"]
 
 
