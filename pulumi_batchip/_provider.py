@@ -9,18 +9,21 @@ and configuration are runtime-only, rebuilt lazily in the provider process. That
 
 from __future__ import annotations
 
+import importlib
 import math
 import sys
 import threading
-from collections.abc import Callable, Hashable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
 from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
 from pulumi.output import Unknown
 
 from . import _engine_watch
 from . import config as cfg
+
+if TYPE_CHECKING:
+    import httpx
 
 # Every config key the providers read: the engine hands over the whole stack config.
 CONFIG_KEYS = tuple(
@@ -44,6 +47,42 @@ CONFIG_KEYS = tuple(
 )
 
 T = TypeVar("T")
+
+
+class ProviderHalf:
+    """The names a resource module's provider methods use and a Pulumi program never
+    needs (the inputs' rules, the state layout, clients with their signers and retries,
+    the operations layer): imported into that module's namespace by :meth:`load`, which
+    each provider method calls first, and on first access from outside (the module's
+    ``__getattr__`` calls :meth:`attribute`). The program, which only builds
+    resources, imports none of them (tests/unit/test_import_time.py)."""
+
+    def __init__(self, namespace: dict[str, Any], imports: Mapping[str, Sequence[str]]) -> None:
+        self._namespace = namespace  # the module's globals()
+        self._imports = imports  # {module, relative to the package: names}
+        self._loaded = False
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(name for names in self._imports.values() for name in names)
+
+    def load(self) -> None:
+        if self._loaded:
+            return
+        package = self._namespace["__package__"]
+        for source, names in self._imports.items():
+            module = importlib.import_module(source, package)
+            for name in names:
+                self._namespace[name] = getattr(module, name)
+        self._loaded = True
+
+    def attribute(self, name: str) -> Any:
+        if name not in self.names:
+            module = self._namespace["__name__"]
+            raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        self.load()
+        return self._namespace[name]
+
 
 # In the dynamic provider's process (where the engine unpickles our providers), end
 # the process when the engine that started it is gone.
@@ -95,6 +134,8 @@ class BatchIpProvider(ResourceProvider):
             return client
 
     def http_timeout(self) -> httpx.Timeout:
+        import httpx  # the provider process's: a Pulumi program never imports httpx
+
         seconds = cfg.http_timeout(self.stack_config)
         return httpx.Timeout(seconds, connect=min(seconds, 10.0))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import pulumi
@@ -23,19 +23,46 @@ from pulumi.dynamic import (
 )
 
 from . import config as cfg
-from ._provider import BatchIpProvider, contains_unknown, is_unknown, progress
-from .eip_inputs import BANDWIDTH_REPLACE_KEYS as BANDWIDTH_REPLACE_KEYS
-from .eip_inputs import REPLACE_KEYS as REPLACE_KEYS
-from .eip_inputs import SCHEMA_VERSION as SCHEMA_VERSION
-from .eip_inputs import bandwidth_size_rule as bandwidth_size_rule
-from .eip_inputs import check_inputs as check_inputs
-from .eip_inputs import migrate_state as migrate_state
-from .huawei.desired import Desired
-from .huawei.eip import EipClient, PublicIp
-from .huawei.lifecycle import create_batch, delete_batch, read_batch, update_batch
-from .huawei.operations import BatchOperations
-from .huawei.ownership import ADOPTED_KEYS, SEEN
-from .huawei.tags import RESERVED_TAG_KEYS
+from ._provider import BatchIpProvider, ProviderHalf, contains_unknown, is_unknown, progress
+
+# The provider's half, imported by _HALF.load() (each provider method's first line).
+if TYPE_CHECKING:
+    from .eip_inputs import BANDWIDTH_REPLACE_KEYS as BANDWIDTH_REPLACE_KEYS
+    from .eip_inputs import REPLACE_KEYS as REPLACE_KEYS
+    from .eip_inputs import SCHEMA_VERSION as SCHEMA_VERSION
+    from .eip_inputs import bandwidth_size_rule as bandwidth_size_rule
+    from .eip_inputs import check_inputs as check_inputs
+    from .eip_inputs import migrate_state as migrate_state
+    from .huawei.desired import Desired
+    from .huawei.eip import EipClient, PublicIp
+    from .huawei.lifecycle import create_batch, delete_batch, read_batch, update_batch
+    from .huawei.operations import BatchOperations
+    from .huawei.ownership import ADOPTED_KEYS, SEEN
+    from .huawei.tags import RESERVED_TAG_KEYS
+
+_HALF = ProviderHalf(
+    globals(),
+    {
+        ".eip_inputs": (
+            "BANDWIDTH_REPLACE_KEYS",
+            "REPLACE_KEYS",
+            "SCHEMA_VERSION",
+            "bandwidth_size_rule",
+            "check_inputs",
+            "migrate_state",
+        ),
+        ".huawei.desired": ("Desired",),
+        ".huawei.eip": ("EipClient", "PublicIp"),
+        ".huawei.lifecycle": ("create_batch", "delete_batch", "read_batch", "update_batch"),
+        ".huawei.operations": ("BatchOperations",),
+        ".huawei.ownership": ("ADOPTED_KEYS", "SEEN"),
+        ".huawei.tags": ("RESERVED_TAG_KEYS",),
+    },
+)
+
+
+def __getattr__(name: str) -> Any:
+    return _HALF.attribute(name)
 
 
 @attrs.frozen
@@ -66,6 +93,7 @@ def _eip_output(eip: PublicIp) -> dict[str, Any]:
 def outputs(
     props: Mapping[str, Any], settings: cfg.HuaweiSettings, batch_id: str, eips: list[PublicIp]
 ) -> dict[str, Any]:
+    _HALF.load()  # also called by the testing kit's mocks
     outs = {
         "schema_version": SCHEMA_VERSION,
         "batch_id": batch_id,
@@ -149,6 +177,7 @@ class EipBatchProvider(BatchIpProvider):
 
     # -- check / diff ---------------------------------------------------------------
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        _HALF.load()
         inputs, failures = check_inputs(news)
         SEEN.note_old_inputs(olds)
         # The batch id a create of these inputs gives its EIPs, chosen here so the
@@ -163,6 +192,7 @@ class EipBatchProvider(BatchIpProvider):
         return CheckResult(inputs, failures.items)
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        _HALF.load()
         SEEN.note_outputs(id_, olds)
         olds = migrate_state(olds)
         replaces = []
@@ -197,6 +227,7 @@ class EipBatchProvider(BatchIpProvider):
         return DiffResult(changes=bool(changes), replaces=replaces, stables=["batch_id"])
 
     def create(self, props: dict[str, Any]) -> CreateResult:
+        _HALF.load()
         ops, settings = self._ops(props)
         batch_id = str(props.get("batch_id") or uuid.uuid4())
         SEEN.note_live(batch_id)
@@ -206,6 +237,7 @@ class EipBatchProvider(BatchIpProvider):
         )
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        _HALF.load()
         ops, settings = self._ops(props)
         if "count" in props:  # a `.get` view owns nothing
             SEEN.note_outputs(id_, props)
@@ -220,6 +252,7 @@ class EipBatchProvider(BatchIpProvider):
         return ReadResult(id_, outputs(found, settings, id_, eips))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        _HALF.load()
         olds = migrate_state(olds)
         ops, settings = self._ops(news)
         SEEN.note_outputs(id_, olds)
@@ -234,6 +267,7 @@ class EipBatchProvider(BatchIpProvider):
         return UpdateResult(outputs({**news, **record}, settings, id_, eips))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
+        _HALF.load()
         props = migrate_state(props)
         ops, _settings = self._ops(props)
         delete_batch(ops, id_, list(props.get("eip_ids") or ()))

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:  # only annotations: a Pulumi program imports this module, not httpx
+    import httpx
 
 BAIDU_BCC = "Baidu BCC"
 HUAWEI_EIP = "Huawei EIP"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import secrets
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 from pulumi.dynamic import (
@@ -23,21 +23,47 @@ from pulumi.dynamic import (
 )
 
 from . import config as cfg
-from ._provider import BatchIpProvider, coerce_int, contains_unknown, is_unknown
+from ._provider import BatchIpProvider, ProviderHalf, coerce_int, contains_unknown, is_unknown
 from .baidu import secrecy
-from .baidu.bcc import BccClient
-from .baidu.claims import claim_diffed, claimant
 from .baidu.secrecy import HIDDEN_FLAG, hidden, progress
-from .baidu.set_operations import SetOperations
-from .baidu.set_state import (
-    OWNER_KEY,
-    SCHEMA_KEY,
-    SCHEMA_VERSION,
-    Desired,
-    migrate_state,
-    outputs_of,
+
+# The provider's half, imported by _HALF.load() (each provider method's first line).
+if TYPE_CHECKING:
+    from .baidu.bcc import BccClient
+    from .baidu.claims import claim_diffed, claimant
+    from .baidu.set_operations import SetOperations
+    from .baidu.set_state import (
+        OWNER_KEY,
+        SCHEMA_KEY,
+        SCHEMA_VERSION,
+        Desired,
+        migrate_state,
+        outputs_of,
+    )
+    from .secondary_ip_inputs import DEFAULTS, REPLACE_KEYS, check_inputs, parse_import_id
+
+_HALF = ProviderHalf(
+    globals(),
+    {
+        ".baidu.bcc": ("BccClient",),
+        ".baidu.claims": ("claim_diffed", "claimant"),
+        ".baidu.set_operations": ("SetOperations",),
+        ".baidu.set_state": (
+            "OWNER_KEY",
+            "SCHEMA_KEY",
+            "SCHEMA_VERSION",
+            "Desired",
+            "migrate_state",
+            "outputs_of",
+        ),
+        ".secondary_ip_inputs": ("DEFAULTS", "REPLACE_KEYS", "check_inputs", "parse_import_id"),
+    },
 )
-from .secondary_ip_inputs import DEFAULTS, REPLACE_KEYS, check_inputs, parse_import_id
+
+
+def __getattr__(name: str) -> Any:
+    return _HALF.attribute(name)
+
 
 __all__ = [
     "REPLACE_KEYS",
@@ -75,6 +101,7 @@ class SecondaryIpSetProvider(BatchIpProvider):
 
     # -- check / diff ---------------------------------------------------------------
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        _HALF.load()
         inputs, failures = check_inputs(news)
         # Two sets can own the same address list, hence the same id (one adopted the
         # other's): the owner key, chosen once and then kept, tells them apart.
@@ -83,6 +110,7 @@ class SecondaryIpSetProvider(BatchIpProvider):
         return CheckResult(inputs, failures.items)
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        _HALF.load()
         olds = self._migrated(olds)
         claim_diffed(id_, olds, progress)
         effective = {
@@ -122,6 +150,7 @@ class SecondaryIpSetProvider(BatchIpProvider):
 
     # -- create / read / update / delete ----------------------------------------------
     def create(self, props: dict[str, Any]) -> CreateResult:
+        _HALF.load()
         with hidden(props.get(HIDDEN_FLAG) is True):
             desired = Desired.from_props(props)
             operations, region = self._operations(desired.region)
@@ -129,6 +158,7 @@ class SecondaryIpSetProvider(BatchIpProvider):
             return CreateResult(id_, outputs_of(desired, region, owned))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        _HALF.load()
         with hidden(props.get(HIDDEN_FLAG) is True):
             imported = "private_ips" not in props or "instance_id" not in props
             if imported:
@@ -148,6 +178,7 @@ class SecondaryIpSetProvider(BatchIpProvider):
             return ReadResult(id_, outs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        _HALF.load()
         with hidden(olds.get(HIDDEN_FLAG) is True or news.get(HIDDEN_FLAG) is True):
             olds = self._migrated(olds)
             desired = Desired.from_props(news)
@@ -162,6 +193,7 @@ class SecondaryIpSetProvider(BatchIpProvider):
             return UpdateResult(outputs_of(desired, region, owned))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
+        _HALF.load()
         with hidden(props.get(HIDDEN_FLAG) is True):
             if "instance_id" in props:
                 state = self._migrated(props)

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .eip import PublicIp
+if TYPE_CHECKING:
+    from .eip import PublicIp
 
 BATCH_TAG_KEY = "pulumi-batchip-batch"
 STACK_TAG_KEY = "pulumi-batchip-stack"
