@@ -186,6 +186,11 @@ class Pacer:
         self._said = (key, now)
         say(line)
 
+    def note(self, news: str) -> None:
+        """``news`` was just said another way: the next ``report`` of it waits
+        ``REPORT_EVERY`` seconds."""
+        self._said = (news, self.clock())
+
 
 @attrs.define
 class Waiter(Generic[S]):

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 import attrs
 
 from ..errors import BatchIpError, CloudApiError, TransportError
-from ..resilience import outcome_unknown
+from ..resilience import Pacer, outcome_unknown
 from .eip import MAX_PER_BATCH, BatchCreateRequest
 from .session import Chunk, EipBatchError, EipSession
 
@@ -72,9 +72,10 @@ class JobWatch:
     all_there: Callable[[], list[str] | None]
     label: str = "job"
     _last_status: dict[int, str] = attrs.field(factory=dict)
+    _pacer: Pacer | None = None
 
     def wait(self) -> list[str] | None:
-        pacer = self.ops.pacer(self.started + self.ops.timeout - self.ops.clock())
+        pacer = self._pacer = self.ops.pacer(self.started + self.ops.timeout - self.ops.clock())
         for _ in pacer:
             while True:  # a sweep that found some still running goes on without a pause
                 pending = [c for c in self.chunks if not c.done and c.job_id]
@@ -121,14 +122,30 @@ class JobWatch:
             chunk.job = self.ops.client.show_job(chunk.job_id)
 
         self.ops.map(one, polled)
+        created = sum(
+            c.size for c in self.chunks if c.job is not None and c.job.status == "SUCCESS"
+        )
+        elapsed = f"{self.ops.clock() - self.started:.0f} s"
+        finished = sum(1 for c in self.chunks if c.done)
+        news = (
+            f"{self.label}s: {finished}/{len(self.chunks)} finished, "
+            f"{created}/{self.total} EIPs created"
+        )
+        changed = False
         for chunk in polled:
             assert chunk.job is not None
             if self._last_status.get(chunk.number) != chunk.job.status:
                 self._last_status[chunk.number] = chunk.job.status
-                created = sum(
-                    c.size for c in self.chunks if c.job is not None and c.job.status == "SUCCESS"
-                )
+                changed = True
                 self.ops.say(
                     f"{self.label} {chunk.number}/{len(self.chunks)} {chunk.job.status}, "
-                    f"{created}/{self.total} EIPs, {self.ops.clock() - self.started:.0f} s"
+                    f"{created}/{self.total} EIPs, {elapsed}"
                 )
+        if self._pacer is None:
+            return
+        # Jobs can run for minutes without a status change: say they are alive every
+        # 10 s, with what they have made so far.
+        if changed:
+            self._pacer.note(news)
+        else:
+            self._pacer.report(self.ops.say, f"{news}, {elapsed}", news=news)

@@ -193,6 +193,19 @@ def test_a_job_reaching_success_after_n_rounds(setup: Setup) -> None:
     assert len(lines) == 2
 
 
+def test_a_long_job_says_it_is_alive_every_ten_seconds(setup: Setup) -> None:
+    clock, cloud, said, make = setup
+    cloud.rounds = 12  # about 40 s of RUNNING at the 5 s longest pause
+    ops = make()
+    ops.create(_request(3), "b1", base=0)
+    alive = [(t - 1000.0, line) for t, line in said if line.startswith("jobs: ")]
+    assert alive, said
+    assert all(line.startswith("jobs: 0/1 finished, 0/3 EIPs created") for _t, line in alive)
+    times = [0.0] + [t for t, _line in alive]
+    assert all(later - earlier >= 10 for earlier, later in itertools.pairwise(times))
+    assert clock() - 1000.0 > 30 and len(alive) >= 2
+
+
 def test_jobs_past_the_deadline_are_named(setup: Setup) -> None:
     clock, cloud, _said, make = setup
     cloud.rounds = 10_000
