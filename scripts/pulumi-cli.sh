@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
 # Makes sure a working Pulumi toolchain exists and prints, as its LAST stdout line, one
 # absolute directory to put first on PATH. That directory holds `pulumi`,
-# `pulumi-language-python` (+ its `pulumi-language-python-exec` shim) and
+# `pulumi-language-python` (+ its `pulumi-language-python-exec` shim),
 # `pulumi-resource-pulumi-python`, the launcher the engine starts for Python dynamic
-# resources such as ours.
+# resources such as ours, and `pulumi-language-yaml`, the host of Pulumi YAML programs
+# (examples/yaml-edge).
 #
 #   export PATH="$(bash scripts/pulumi-cli.sh | tail -n 1):$PATH"
 #
 # Routes, first that works wins:
-#   1. a `pulumi` already on PATH (with a Python language host beside it or on PATH);
+#   1. a `pulumi` already on PATH (with a Python language host beside it or on PATH; a
+#      missing YAML host is only reported: Python programs work without it, and the
+#      YAML tests skip, or fail under BATCHIP_E2E_REQUIRED=1, naming it);
 #   2. the per-user cache: ${XDG_CACHE_HOME:-$HOME/.cache}/pulumi-batchip/pulumi-<version>/bin,
 #      shared by every clone on this machine;
 #   3. Pulumi's official installer (https://get.pulumi.com), into that cache;
 #   4. a build from Go modules (tools/pulumi-cli: the CLI from
 #      github.com/pulumi/pulumi/pkg/v3, the Python language host from our small host on
-#      github.com/pulumi/pulumi/sdk/v3), into that cache.
+#      github.com/pulumi/pulumi/sdk/v3; tools/pulumi-yaml: the YAML language host from
+#      github.com/pulumi/pulumi-yaml, a module of its own so that its older Pulumi
+#      requirements never move the CLI's), into that cache.
 # Progress and the time of each step go to stderr. Exit status 0 with the directory as
 # the last stdout line; 1 with a message naming what failed when no route works.
 #
@@ -26,15 +31,18 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="$ROOT/tools/pulumi-cli"
+YAML_TOOLS="$ROOT/tools/pulumi-yaml"
 # The one pinned Pulumi version: the pkg/v3 module in tools/pulumi-cli/go.mod. The dev
 # extra pins the Python SDK to the same version (a test checks they agree).
 VERSION="$(awk '$1 == "github.com/pulumi/pulumi/pkg/v3" { print $2; exit }' "$TOOLS/go.mod")"
 [ -n "$VERSION" ] || { echo "pulumi-cli: no github.com/pulumi/pulumi/pkg/v3 version in $TOOLS/go.mod" >&2; exit 1; }
+YAML_VERSION="$(awk '{ sub(/^require[ \t]+/, "") } $1 == "github.com/pulumi/pulumi-yaml" { print $2; exit }' "$YAML_TOOLS/go.mod")"
+[ -n "$YAML_VERSION" ] || { echo "pulumi-cli: no github.com/pulumi/pulumi-yaml version in $YAML_TOOLS/go.mod" >&2; exit 1; }
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/pulumi-batchip/pulumi-$VERSION"
 BIN="$CACHE/bin"
 INSTALL_URL="${PULUMI_INSTALL_URL:-https://get.pulumi.com}"
 ROUTES="${BATCHIP_PULUMI_ROUTES:-path cache installer build}"
-NEEDED="pulumi pulumi-language-python pulumi-language-python-exec pulumi-resource-pulumi-python"
+NEEDED="pulumi pulumi-language-python pulumi-language-python-exec pulumi-resource-pulumi-python pulumi-language-yaml"
 
 log() { printf 'pulumi-cli: %s\n' "$*" >&2; }
 STEP_START=0
@@ -43,7 +51,10 @@ step_done() { log "  done in $((SECONDS - STEP_START)) s"; }
 
 # The sources of our part of the build: a cache built from other sources is rebuilt.
 source_id() {
-  (cd "$TOOLS" && cat go.mod go.sum tools.go pulumi-language-python/*.go) | sha256sum | cut -c1-16
+  {
+    (cd "$TOOLS" && cat go.mod go.sum tools.go pulumi-language-python/*.go)
+    (cd "$YAML_TOOLS" && cat go.mod go.sum tools.go)
+  } | sha256sum | cut -c1-16
 }
 
 complete_dir() {  # all of NEEDED in $1, executable, and `pulumi version` answers
@@ -58,6 +69,9 @@ route_path() {
   dir="$(cd "$(dirname "$found")" && pwd)"
   if [ -x "$dir/pulumi-language-python" ] || command -v pulumi-language-python >/dev/null 2>&1; then
     log "using the pulumi on PATH: $found ($("$found" version 2>/dev/null || echo '?'))"
+    if ! [ -x "$dir/pulumi-language-yaml" ] && ! command -v pulumi-language-yaml >/dev/null 2>&1; then
+      log "  note: no pulumi-language-yaml beside it or on PATH: Pulumi YAML programs (examples/yaml-edge) cannot run with it"
+    fi
     echo "$dir"
     return 0
   fi
@@ -116,6 +130,12 @@ route_build() {
   step "building pulumi-language-python (tools/pulumi-cli/pulumi-language-python)"
   GOFLAGS=-mod=readonly go build -trimpath -ldflags "$ldflags" -o "$staging/pulumi-language-python" \
     ./pulumi-language-python || { log "  building pulumi-language-python failed"; return 1; }
+  step_done
+  step "downloading and building pulumi-language-yaml $YAML_VERSION (github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml; about 2 minutes on a fresh machine, seconds with a warm Go cache)"
+  (cd "$YAML_TOOLS" && GOFLAGS=-mod=readonly go build -trimpath \
+    -ldflags "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=$YAML_VERSION" \
+    -o "$staging/pulumi-language-yaml" github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml) ||
+    { log "  building pulumi-language-yaml failed"; return 1; }
   step_done
   # The Python-side shims ship in the sdk/v3 module, next to its toolchain code.
   sdk="$(GOFLAGS=-mod=readonly go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)"

@@ -43,7 +43,9 @@ def plain_map(props: Mapping[str, PropertyValue]) -> tuple[dict[str, Any], froze
 
 def wire(value: Any) -> PropertyValue:
     if isinstance(value, Unknown):
-        return PropertyValue.computed()
+        # The engine's own unknown sentinel, as it sends them: the SDK (3.260) cannot
+        # marshal a ``PropertyValue.computed()`` at any depth.
+        return PropertyValue(UNKNOWN)
     if value is None or isinstance(value, bool | str):
         return PropertyValue(value)
     if isinstance(value, int | float):

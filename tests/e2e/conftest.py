@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import textwrap
@@ -24,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from pulumi_batchip.config import Credentials, HuaweiSettings
 from pulumi_batchip.emulator import (
     DEFAULT_BCE_CREDENTIALS,
     DEFAULT_HW_CREDENTIALS,
@@ -32,6 +34,7 @@ from pulumi_batchip.emulator import (
     RunningEmulator,
     start_emulator,
 )
+from pulumi_batchip.huawei.eip import EipClient
 
 from ..conftest import Admin, fresh_admin
 
@@ -270,3 +273,48 @@ def session_members(session: int) -> list[int]:
         if fields[0] != "Z" and int(fields[3]) == session:
             found.append(int(entry.name))
     return found
+
+
+def plugin_dir(tmp: Path) -> Path:
+    """A folder holding ``pulumi-resource-batchip`` that runs this checkout's plugin with
+    the test's interpreter (what ``pip install`` puts on PATH as a console script)."""
+    folder = tmp / "plugin-bin"
+    folder.mkdir()
+    script = folder / "pulumi-resource-batchip"
+    script.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m pulumi_batchip.native "$@"\n')
+    script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return folder
+
+
+def native_stack(stack: Stack, tmp: Path) -> Stack:
+    """``stack`` with the native plugin first on PATH, this checkout importable, and the
+    cloud credentials in the environment (the native provider's source of them)."""
+    stack.env["PATH"] = f"{plugin_dir(tmp)}{os.pathsep}{stack.env['PATH']}"
+    stack.python_path(REPO)
+    stack.env.update(
+        BAIDUCLOUD_ACCESS_KEY=BCE_AK,
+        BAIDUCLOUD_SECRET_KEY=BCE_SK,
+        BAIDUCLOUD_REGION="bj",
+        HW_ACCESS_KEY=HW_AK,
+        HW_SECRET_KEY=HW_SK,
+        HW_REGION_NAME="cn-north-4",
+        HW_PROJECT_ID=DEFAULT_HW_PROJECT_ID,
+    )
+    return stack
+
+
+def release_eips_outside(cloud: Admin, ids: list[str], left: int) -> None:
+    """Deletes the EIPs ``ids`` behind Pulumi's back, as an operator would, and waits
+    until the emulator holds ``left`` EIPs (deletes are asynchronous)."""
+    settings = HuaweiSettings(
+        Credentials(HW_AK, HW_SK), "cn-north-4", DEFAULT_HW_PROJECT_ID, cloud.url
+    )
+    client = EipClient.from_settings(settings)
+    try:
+        client.batch_delete_publicips(ids)
+    finally:
+        client.close()
+    deadline = time.monotonic() + 10  # PENDING_DELETE first
+    while held(cloud)[1] != left and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert held(cloud)[1] == left

@@ -3,14 +3,8 @@ output say what exists, and the next `up` compares the program's count with it."
 
 from __future__ import annotations
 
-import time
-
-from pulumi_batchip.config import Credentials, HuaweiSettings
-from pulumi_batchip.emulator import DEFAULT_HW_PROJECT_ID
-from pulumi_batchip.huawei.eip import EipClient
-
 from ..conftest import Admin
-from .conftest import HW_AK, HW_SK, Stack, held, mutating_calls
+from .conftest import Stack, held, mutating_calls, release_eips_outside
 
 PROGRAM = """
 import pulumi
@@ -26,21 +20,6 @@ pulumi.export("eip_ids", edge.eip_ids)
 """
 
 
-def _release_outside(cloud: Admin, ids: list[str], left: int) -> None:
-    settings = HuaweiSettings(
-        Credentials(HW_AK, HW_SK), "cn-north-4", DEFAULT_HW_PROJECT_ID, cloud.url
-    )
-    client = EipClient.from_settings(settings)
-    try:
-        client.batch_delete_publicips(ids)
-    finally:
-        client.close()
-    deadline = time.monotonic() + 10  # deletes are asynchronous (PENDING_DELETE first)
-    while held(cloud)[1] != left and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert held(cloud)[1] == left
-
-
 def _edge_outputs(stack: Stack) -> dict[str, object]:
     [edge] = [r for r in stack.resources() if r["urn"].endswith("::edge")]
     return dict(edge["outputs"])
@@ -51,7 +30,7 @@ def test_refresh_sets_count_then_up_keeps_or_grows(stack: Stack, cloud: Admin) -
     stack.init({"eips": "5"})
     stack.up()
     first = stack.outputs()["eip_ids"]
-    _release_outside(cloud, first[1:3], left=3)
+    release_eips_outside(cloud, first[1:3], left=3)
 
     stack.refresh()
     edge = _edge_outputs(stack)
@@ -67,7 +46,7 @@ def test_refresh_sets_count_then_up_keeps_or_grows(stack: Stack, cloud: Admin) -
     assert outputs["count"] == 3 and len(outputs["eip_ids"]) == 3
 
     # Another out-of-band delete; the program asks for 3 again: `up` grows back by one.
-    _release_outside(cloud, [first[0]], left=2)
+    release_eips_outside(cloud, [first[0]], left=2)
     stack.refresh()
     assert _edge_outputs(stack)["count"] == 2
     before = len(cloud.requests())

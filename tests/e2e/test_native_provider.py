@@ -5,15 +5,10 @@ schema's type tokens and camelCase names), the engine finding the plugin on PATH
 from __future__ import annotations
 
 import json
-import os
-import stat
-import sys
 from pathlib import Path
 
-from pulumi_batchip.emulator import DEFAULT_HW_PROJECT_ID
-
 from ..conftest import Admin
-from .conftest import BCE_AK, BCE_SK, HW_AK, HW_SK, REPO, Stack, held, mutating_calls
+from .conftest import Stack, held, mutating_calls, native_stack
 
 EIP_BATCH = "batchip:index:EipBatch"
 SECONDARY_IP_SET = "batchip:index:SecondaryIpSet"
@@ -45,34 +40,6 @@ pulumi.export("public_ips", edge.publicIps)
 pulumi.export("set_id", app.id)
 pulumi.export("private_ips", app.privateIps)
 """
-
-
-def plugin_dir(tmp: Path) -> Path:
-    """A folder holding ``pulumi-resource-batchip`` that runs this checkout's plugin with
-    the test's interpreter (what ``pip install`` puts on PATH as a console script)."""
-    folder = tmp / "plugin-bin"
-    folder.mkdir()
-    script = folder / "pulumi-resource-batchip"
-    script.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m pulumi_batchip.native "$@"\n')
-    script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    return folder
-
-
-def native_stack(stack: Stack, tmp: Path) -> Stack:
-    """``stack`` with the plugin first on PATH, this checkout importable, and the cloud
-    credentials in the environment (the native provider's source of them)."""
-    stack.env["PATH"] = f"{plugin_dir(tmp)}{os.pathsep}{stack.env['PATH']}"
-    stack.python_path(REPO)
-    stack.env.update(
-        BAIDUCLOUD_ACCESS_KEY=BCE_AK,
-        BAIDUCLOUD_SECRET_KEY=BCE_SK,
-        BAIDUCLOUD_REGION="bj",
-        HW_ACCESS_KEY=HW_AK,
-        HW_SECRET_KEY=HW_SK,
-        HW_REGION_NAME="cn-north-4",
-        HW_PROJECT_ID=DEFAULT_HW_PROJECT_ID,
-    )
-    return stack
 
 
 def test_schema_from_the_plugin(stack: Stack, tmp_path: Path) -> None:

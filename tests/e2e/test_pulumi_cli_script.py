@@ -3,9 +3,11 @@ version shared with the Python SDK we test with."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -18,6 +20,7 @@ NEEDED = (
     "pulumi-language-python",
     "pulumi-language-python-exec",
     "pulumi-resource-pulumi-python",
+    "pulumi-language-yaml",
 )
 
 
@@ -80,6 +83,69 @@ def test_a_pulumi_on_path_wins(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == str(tmp_path)
     assert "(route: path)" in result.stderr
+    # Without a YAML host it is still used; the script says what that costs.
+    assert "no pulumi-language-yaml beside it or on PATH" in result.stderr
+
+
+def test_a_pulumi_on_path_with_a_yaml_host_gets_no_note(tmp_path: Path) -> None:
+    for name in ("pulumi", "pulumi-language-python", "pulumi-language-yaml"):
+        tool = tmp_path / name
+        tool.write_text("#!/bin/sh\necho v3.0.0-fake\n")
+        tool.chmod(0o755)
+    result = run_script(base_env(f"{tmp_path}{os.pathsep}{path_without_pulumi()}"))
+    assert result.returncode == 0, result.stderr
+    assert "(route: path)" in result.stderr
+    assert "pulumi-language-yaml" not in result.stderr
+
+
+def copy_of_the_sources(tmp: Path) -> Path:
+    """scripts/pulumi-cli.sh and what its source id hashes, in a folder of their own."""
+    root = tmp / "repo"
+    (root / "scripts").mkdir(parents=True)
+    shutil.copy(SCRIPT, root / "scripts")
+    shutil.copytree(REPO / "tools", root / "tools")
+    return root
+
+
+def source_id(root: Path) -> str:
+    """What the script computes: tools/pulumi-cli's sources, then tools/pulumi-yaml's."""
+    cli, yaml = root / "tools" / "pulumi-cli", root / "tools" / "pulumi-yaml"
+    files = [cli / "go.mod", cli / "go.sum", cli / "tools.go"]
+    files += sorted((cli / "pulumi-language-python").glob("*.go"))
+    files += [yaml / "go.mod", yaml / "go.sum", yaml / "tools.go"]
+    return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()[:16]
+
+
+def test_the_cache_is_keyed_by_both_modules_and_needs_the_yaml_host(tmp_path: Path) -> None:
+    root = copy_of_the_sources(tmp_path)
+    cache = tmp_path / "cache"
+    folder = cache / "pulumi-batchip" / f"pulumi-{pinned_version()}"
+    (folder / "bin").mkdir(parents=True)
+    for name in NEEDED:
+        tool = folder / "bin" / name
+        tool.write_text(f"#!/bin/sh\necho {pinned_version()}\n")
+        tool.chmod(0o755)
+    (folder / "source-id").write_text(source_id(root) + "\n")
+    env = base_env(path_without_pulumi())
+    env.update(XDG_CACHE_HOME=str(cache), BATCHIP_PULUMI_ROUTES="cache")
+    script = [str(root / "scripts" / "pulumi-cli.sh")]
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", *script], env=env, capture_output=True, text=True, timeout=60
+        )
+
+    assert run().returncode == 0  # the fake cache is what the script expects
+    # Another pulumi-yaml pin: the cache is stale (the build route would rebuild it).
+    go_mod = root / "tools" / "pulumi-yaml" / "go.mod"
+    go_mod.write_text(go_mod.read_text().replace("v1.25.0", "v1.11.1"))
+    stale = run()
+    assert stale.returncode == 1 and "no complete cached toolchain" in stale.stderr
+    (folder / "source-id").write_text(source_id(root) + "\n")
+    assert run().returncode == 0
+    # A cache without the YAML host is incomplete.
+    (folder / "bin" / "pulumi-language-yaml").unlink()
+    assert run().returncode == 1
 
 
 def test_a_pulumi_without_language_host_is_not_used(tmp_path: Path) -> None:

@@ -197,12 +197,28 @@ def requirement_names(requirements: str) -> set[str]:
     return names
 
 
-def example_dirs() -> list[str]:
-    return sorted(p.parent.name for p in EXAMPLES.glob("*/Pulumi.yaml"))
+# Pulumi YAML examples: no Python to run under mocks; the real CLI runs each in its test.
+YAML_EXAMPLES = {"yaml-edge": "tests/e2e/test_yaml_edge.py"}
+
+
+def runtime_of(folder: Path) -> str:
+    runtime = yaml.safe_load((folder / "Pulumi.yaml").read_text())["runtime"]
+    return str(runtime if isinstance(runtime, str) else runtime["name"])
+
+
+def example_dirs(runtime: str = "python") -> list[str]:
+    return sorted(
+        p.parent.name for p in EXAMPLES.glob("*/Pulumi.yaml") if runtime_of(p.parent) == runtime
+    )
 
 
 def test_every_example_is_covered() -> None:
     assert example_dirs() == sorted(CONFIGS)
+    assert example_dirs("yaml") == sorted(YAML_EXAMPLES)
+    for test in YAML_EXAMPLES.values():
+        assert (EXAMPLES.parent / test).is_file(), test
+    every = sorted(p.parent.name for p in EXAMPLES.glob("*/Pulumi.yaml"))
+    assert every == sorted([*CONFIGS, *YAML_EXAMPLES])
 
 
 @pytest.mark.parametrize("example", sorted(CONFIGS))

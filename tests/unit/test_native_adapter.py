@@ -9,8 +9,10 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pulumi.provider.experimental.property_value import Computed, PropertyValue
+from pulumi.output import UNKNOWN as UNKNOWN_VALUE
+from pulumi.provider.experimental.property_value import PropertyValue
 from pulumi.provider.experimental.provider import CheckRequest
+from pulumi.runtime.rpc import UNKNOWN
 
 import pulumi_batchip.native.serve as serve
 from pulumi_batchip.native.provider import BatchIpNativeProvider
@@ -68,7 +70,24 @@ def test_unknowns_pass_check() -> None:
     news = {**wire_map({"bandwidth": {"size": 5}}), "count": PropertyValue.computed()}
     inputs, failures = check("EipBatch", news)
     assert failures == []
-    assert isinstance(inputs["count"].value, Computed)  # (Computed's __eq__ is broken)
+    assert plain(inputs["count"]) is UNKNOWN_VALUE
+
+
+def test_unknowns_go_back_as_the_engine_sends_them() -> None:
+    """Unknowns arrive as the engine's sentinel string, at any depth (a Pulumi YAML
+    program's preview: tags built from another resource's outputs), and the inputs
+    that Check returns must marshal (the SDK cannot marshal ``Computed``)."""
+    news = PropertyValue.unmarshal_map(
+        PropertyValue.marshal_map(
+            wire_map({"count": 2, "bandwidth": {"size": 5}, "tags": {"ips": UNKNOWN_VALUE}})
+        )
+    )
+    assert news["tags"].value["ips"].value == UNKNOWN
+    inputs, failures = check("EipBatch", news)
+    assert failures == []
+    back = PropertyValue.unmarshal_map(PropertyValue.marshal_map(inputs))
+    assert back["tags"].value["ips"].value == UNKNOWN
+    assert plain(back["tags"]) == {"ips": UNKNOWN_VALUE}
 
 
 def test_a_secret_private_ips_makes_a_secret_set() -> None:
