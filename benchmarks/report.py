@@ -100,8 +100,9 @@ def beyond_table(results: Mapping[str, Any]) -> list[str]:
         "A poll round reads only the newest unfinished 50-EIP job. Once it has succeeded, "
         "one `ListPublicipsByTags` finds the batch: when every EIP is there, the other "
         "jobs are not read (else one sweep reads them, 4 at a time). The records then come "
-        "from one `ListPublicips` per 50 ids (4 at a time), or, for more than 200, from "
-        "one unfiltered page of up to 2000.",
+        "from one `ListPublicips`: filtered by id for up to 50 ids, else one unfiltered "
+        "page of up to 2000. A delete is confirmed the same way, one list call per poll "
+        "round.",
     ]
     return ["", *lines]
 

@@ -12,7 +12,7 @@ from typing import TypeVar
 import attrs
 
 from ..errors import AuthError, BatchIpError, NotFoundError
-from ..resilience import CONCURRENCY, Clock, Pacer, Sleep, parallel_map
+from ..resilience import Clock, Pacer, Sleep, parallel_map
 from .confirm import confirm_absent
 from .eip import LIST_PAGE_LIMIT, EipClient, Job, PublicIp
 from .ownership import BATCH_TAG_KEY
@@ -81,6 +81,8 @@ class EipSession:
         # Every chunk the creates of this object started: cleanup must account for all.
         self.started: list[Chunk] = []
         self._listing_instead = False
+        # A whole-project page came back full: the project does not fit on one.
+        self._project_overflows = False
         # Ids some list answer of this operation showed: the list can see them, so its
         # saying later that they are gone is believed (see release.confirm_gone).
         self.listed: set[str] = set()
@@ -158,14 +160,16 @@ class EipSession:
         (None: the caller confirms itself)."""
         wanted = list(dict.fromkeys(ids))
         by_id: dict[str, PublicIp] = {}
-        if len(wanted) > CONCURRENCY * IDS_PER_LIST_CALL:
-            # More than one round of id-filtered lists: one unfiltered page first. A
-            # page shorter than the API's cap is the whole project, so an id not on
-            # it does not exist; a full page leaves the rest to the filtered lists.
+        if len(wanted) > IDS_PER_LIST_CALL and not self._project_overflows:
+            # More than one id-filtered list: one unfiltered page instead. A page
+            # shorter than the API's cap is the whole project, so an id not on it
+            # does not exist; a full page leaves the rest to the filtered lists (and
+            # the later looks of this operation go to them directly).
             page = self.client.list_publicips_page(limit=self.page_limit)
             whole = set(wanted)
             by_id = {eip.id: eip for eip in page if eip.id in whole}
-            wanted = [] if len(page) < self.page_limit else [i for i in wanted if i not in by_id]
+            self._project_overflows = len(page) >= self.page_limit
+            wanted = [i for i in wanted if i not in by_id] if self._project_overflows else []
         groups = [
             wanted[i : i + IDS_PER_LIST_CALL] for i in range(0, len(wanted), IDS_PER_LIST_CALL)
         ]

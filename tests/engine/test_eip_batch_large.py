@@ -19,7 +19,7 @@ from .conftest import HW_AK, HW_SK
 from .harness import EngineResource, ProviderError, ProviderProcess
 from .test_eip_batch_engine import TYPE, assert_state_matches, held, inputs
 
-COUNT = 260  # six jobs (5 x 50 + 10), more ids than one round of filtered lists
+COUNT = 260  # six jobs (5 x 50 + 10), more ids than one filtered list holds
 
 
 def _between(log: list[dict[str, Any]], operation: str) -> list[dict[str, Any]]:
