@@ -9,14 +9,18 @@ engine's sequences for up / preview / refresh / destroy on one resource.
 
 from __future__ import annotations
 
+import array
 import asyncio
 import base64
 import binascii
+import fcntl
 import json
 import os
 import subprocess
 import sys
+import termios
 import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -212,6 +216,23 @@ class ProviderProcess:
 
     @property
     def stderr(self) -> str:
+        """What the provider wrote to stderr so far. The provider runs unbuffered, so a
+        line written before an answer is in the pipe when the answer arrives; the drain
+        thread may not have read it yet (on a busy machine): wait until the pipe is
+        empty, then give the thread a moment to append what it read."""
+        assert self.proc.stderr is not None
+        if self._drain.is_alive():
+            deadline = time.monotonic() + 2.0
+            waiting = array.array("i", [0])
+            while time.monotonic() < deadline:
+                try:
+                    fcntl.ioctl(self.proc.stderr.fileno(), termios.FIONREAD, waiting)
+                except (OSError, ValueError):
+                    break  # closed: the thread has read it all
+                if waiting[0] == 0:
+                    break
+                time.sleep(0.01)
+            time.sleep(0.05)
         return "\n".join(self.stderr_lines)
 
     def close(self) -> None:
