@@ -162,6 +162,7 @@ class EipBatchProvider(BatchIpProvider):
     class at this import path)."""
 
     def _ops(self, props: Mapping[str, Any]) -> tuple[BatchOperations, cfg.HuaweiSettings]:
+        _HALF.load()  # what builds the client: whoever calls this first
         settings = cfg.resolve_huawei(
             self.stack_config,
             region=props.get("region") or None,

@@ -85,6 +85,7 @@ class SecondaryIpSetProvider(BatchIpProvider):
     def _operations(self, region: str | None) -> tuple[SetOperations, str]:
         """The operations on the BCC client of ``region`` (the configured one if None),
         and that region."""
+        _HALF.load()  # what builds the client: whoever calls this first
         settings = cfg.resolve_baidu(self.stack_config, region=region)
         key = ("bcc", settings.endpoint, settings.credentials)
         timeout = self.http_timeout()
