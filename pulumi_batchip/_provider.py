@@ -100,7 +100,7 @@ class BatchIpProvider(ResourceProvider):
 
     def _init_runtime(self) -> None:
         self._lock = threading.Lock()
-        self._config: dict[str, str] = {}
+        self._config = cfg.StackConfig()
         self._clients: dict[Hashable, Any] = {}
 
     def __getstate__(self) -> dict[str, Any]:
@@ -110,19 +110,22 @@ class BatchIpProvider(ResourceProvider):
     def __setstate__(self, _state: dict[str, Any]) -> None:
         self._init_runtime()
 
-    def configure(self, req: ConfigureRequest) -> None:
+    def configure(self, req: ConfigureRequest, shown: Mapping[str, str] | None = None) -> None:
+        """Takes the settings of the stack config; ``shown`` names, for messages, the key
+        a setting is set under where that is not its contract key (the native plugin's
+        ``batchip:huaweiSecretKey`` for ``huaweicloud:secretKey``)."""
         values = {}
         for key in CONFIG_KEYS:
             value = req.config.get(key)
             if value is not None:
                 values[key] = str(value)
         with self._lock:
-            self._config = values
+            self._config = cfg.StackConfig(values, shown)
 
     @property
-    def stack_config(self) -> dict[str, str]:
+    def stack_config(self) -> cfg.StackConfig:
         with self._lock:
-            return dict(self._config)
+            return cfg.StackConfig(self._config, self._config.shown)
 
     def cached_client(self, key: Hashable, factory: Callable[[], T]) -> T:
         """One client per endpoint and credentials, shared by the server's threads."""

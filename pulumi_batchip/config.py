@@ -69,6 +69,45 @@ EIP_JOB_TIMEOUT = ("batchip:eipJobTimeout", "BATCHIP_EIP_JOB_TIMEOUT")
 DEFAULT_EIP_JOB_TIMEOUT = 600.0
 HTTP_TIMEOUT = ("batchip:httpTimeout", "BATCHIP_HTTP_TIMEOUT")
 DEFAULT_HTTP_TIMEOUT = 30.0
+# The vendors' settings (the contract's baiducloud: and huaweicloud: keys), and which of
+# them are credentials: those are never shown, and the native plugin keeps them secret.
+VENDOR_SETTINGS = (
+    BAIDU_ACCESS_KEY,
+    BAIDU_SECRET_KEY,
+    BAIDU_SECURITY_TOKEN,
+    BAIDU_REGION,
+    HUAWEI_ACCESS_KEY,
+    HUAWEI_SECRET_KEY,
+    HUAWEI_SECURITY_TOKEN,
+    HUAWEI_REGION,
+    HUAWEI_PROJECT_ID,
+)
+CREDENTIAL_SETTINGS = (
+    BAIDU_ACCESS_KEY,
+    BAIDU_SECRET_KEY,
+    BAIDU_SECURITY_TOKEN,
+    HUAWEI_ACCESS_KEY,
+    HUAWEI_SECRET_KEY,
+    HUAWEI_SECURITY_TOKEN,
+)
+
+
+class StackConfig(dict[str, str]):
+    """Stack config values under the contract's keys, and for messages the key the user
+    sets each one under where that differs: the native plugin's ``batchip:`` keys
+    (``batchip:huaweiSecretKey`` for ``huaweicloud:secretKey``), as the engine hands a
+    provider only its own namespace."""
+
+    def __init__(
+        self, values: Mapping[str, str] | None = None, shown: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(values or {})
+        self.shown = dict(shown or {})
+
+
+def _shown(key: str, config: Mapping[str, str]) -> str:
+    """The config key a message names for ``key``."""
+    return config.shown.get(key, key) if isinstance(config, StackConfig) else key
 
 
 # The vendors' identifier formats, each stated once: a region becomes part of an endpoint
@@ -164,7 +203,7 @@ def _require(
 ) -> str:
     value = _lookup(names, config, env)
     if value is None:
-        key, var = names
+        key, var = _shown(names[0], config), names[1]
         # Only a secret key wants --secret; a region or project id is no secret.
         flag = "--secret " if "secret" in what else ""
         raise ConfigError(
@@ -185,7 +224,7 @@ def _valid(
     """The resource's ``argument``, else the setting; refused unless ``rule`` passes."""
     value = argument or _require(names, what, config, env)
     if problem := rule(value):
-        key, var = names
+        key, var = _shown(names[0], config), names[1]
         if argument:
             source = f"the resource's {what} (its argument, not `{key}`)"
         elif _lookup(names, config, {}) is not None:

@@ -1,8 +1,12 @@
 """The native provider's configuration: the ``batchip:`` keys of the stack config,
 which the engine hands the provider as its inputs (``batchip:eipEndpoint`` arrives as
-``eipEndpoint``). The Baidu and Huawei credentials, regions and project id come from
-the environment of the process running ``pulumi`` (README, "Configuration"): the engine
-gives a provider only its own namespace, and the provider's inputs are kept in state.
+``eipEndpoint``). The engine gives a provider only its own namespace, so the contract's
+``baiducloud:`` and ``huaweicloud:`` settings have ``batchip:`` names here, one per
+setting of ``config.VENDOR_SETTINGS``: ``huaweicloud:secretKey`` is
+``batchip:huaweiSecretKey``, ``baiducloud:region`` is ``batchip:baiduRegion``. Each goes
+to the dynamic providers under its contract key, so the environment variable is the
+fallback there as for the Python classes. The credentials among them are secrets: the
+provider's inputs are kept in state, and Check hands them back marked secret.
 """
 
 from __future__ import annotations
@@ -12,22 +16,45 @@ from typing import Any
 
 from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
+from pulumi.provider.experimental.property_value import PropertyValue
 
 from .. import config as cfg
 from .resources import PACKAGE
 
-# The provider's own settings, as (key in the provider's inputs, stack config key).
-SETTINGS = tuple(
-    (key.partition(":")[2], key)
-    for key, _env in (
-        cfg.BCC_ENDPOINT,
-        cfg.EIP_ENDPOINT,
-        cfg.ALLOW_INSECURE_HTTP,
-        cfg.EIP_JOB_TIMEOUT,
-        cfg.HTTP_TIMEOUT,
-    )
+
+def native_name(key: str) -> str:
+    """A setting's name among the provider's inputs: ``batchip:eipEndpoint`` ->
+    ``eipEndpoint``, ``huaweicloud:projectId`` -> ``huaweiProjectId``."""
+    namespace, _, name = key.partition(":")
+    if namespace == PACKAGE:
+        return name
+    return namespace.removesuffix("cloud") + name[:1].upper() + name[1:]
+
+
+# Every setting, as (its config key for the dynamic providers, environment variable).
+_CONTRACT = (
+    *cfg.VENDOR_SETTINGS,
+    cfg.BCC_ENDPOINT,
+    cfg.EIP_ENDPOINT,
+    cfg.ALLOW_INSECURE_HTTP,
+    cfg.EIP_JOB_TIMEOUT,
+    cfg.HTTP_TIMEOUT,
 )
+# Every setting, as (key in the provider's inputs, the dynamic providers' config key).
+SETTINGS = tuple((native_name(key), key) for key, _env in _CONTRACT)
 NAMES = tuple(name for name, _key in SETTINGS)
+# The environment variable read when a setting is not configured.
+ENV = {native_name(key): var for key, var in _CONTRACT}
+# The credentials: secret in the schema and in the provider's inputs in state.
+SECRETS = frozenset(native_name(key) for key, _env in cfg.CREDENTIAL_SETTINGS)
+# For the dynamic providers' messages: the key the user sets, by contract key.
+SHOWN = {key: f"{PACKAGE}:{name}" for name, key in SETTINGS}
+# Formats checked before anything runs (the values are no secrets).
+RULES = {
+    native_name(cfg.BAIDU_REGION[0]): cfg.baidu_region_problem,
+    native_name(cfg.HUAWEI_REGION[0]): cfg.huawei_region_problem,
+    native_name(cfg.HUAWEI_PROJECT_ID[0]): cfg.huawei_project_id_problem,
+}
 # What the engine itself may put among a provider's inputs.
 ENGINE_KEYS = frozenset({"version", "pluginDownloadURL"})
 
@@ -41,13 +68,30 @@ def unknown_key_reason(key: str) -> str:
     return (
         f"{PACKAGE}:{key} is not a setting of the batchip provider; its settings are "
         + ", ".join(f"{PACKAGE}:{n}" for n in NAMES)
-        + " (credentials, regions and the project id come from the environment)"
+        + " (each unset one is read from its environment variable)"
     )
+
+
+def format_problems(args: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(key, why) for each region or project id given in a form the vendor never uses."""
+    found = []
+    for name, rule in RULES.items():
+        value = args.get(name)
+        if isinstance(value, str) and (problem := rule(value)):
+            found.append((name, f"{PACKAGE}:{name} {problem}"))
+    return found
+
+
+def secret_inputs(inputs: Mapping[str, PropertyValue]) -> dict[str, PropertyValue]:
+    """The inputs with every credential marked secret, however the user set it: the
+    engine keeps the provider's inputs in state and encrypts only secrets."""
+    return {k: v.with_secret(True) if k in SECRETS else v for k, v in inputs.items()}
 
 
 def request(args: Mapping[str, Any], project: str = PACKAGE) -> ConfigureRequest:
     """The dynamic providers' configure request holding these settings under their
-    stack config keys (``batchip:eipEndpoint``), which is where they look."""
+    stack config keys (``huaweicloud:secretKey``, ``batchip:eipEndpoint``), which is
+    where they look (before the environment)."""
     raw = {key: _text(args[name]) for name, key in SETTINGS if args.get(name) is not None}
     return ConfigureRequest(Config(raw_config=raw, project_name=project))
 

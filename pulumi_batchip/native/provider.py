@@ -74,10 +74,16 @@ class BatchIpNativeProvider(Provider):
             CheckFailure(key, configuration.unknown_key_reason(key))
             for key in configuration.unknown_keys(request.new_inputs)
         ]
-        return CheckResponse(inputs=request.new_inputs, failures=failures)
+        args = {k: plain(v) for k, v in request.new_inputs.items()}
+        failures += [CheckFailure(k, why) for k, why in configuration.format_problems(args)]
+        # The credentials go back secret even when set in plain text: the engine keeps
+        # these inputs in state, encrypting only what is secret.
+        inputs = configuration.secret_inputs(request.new_inputs)
+        return CheckResponse(inputs=inputs, failures=failures)
 
     async def diff_config(self, request: DiffRequest) -> DiffResponse:
-        # A new endpoint or timeout takes effect in the next run: nothing to replace.
+        # A new endpoint, timeout, credential or region takes effect in the next run:
+        # nothing to replace (a resource's region is among its own outputs).
         return DiffResponse(changes=False)
 
     async def configure(self, request: ConfigureRequest) -> ConfigureResponse:
@@ -86,7 +92,7 @@ class BatchIpNativeProvider(Provider):
             args = {k.rpartition(":")[2]: v for k, v in request.variables.items()}
         dynamic = configuration.request(args)
         for kind in self._kinds.values():
-            kind.provider.configure(dynamic)
+            kind.provider.configure(dynamic, shown=configuration.SHOWN)
         # Secrets: taken (the SecondaryIpSet adapter needs to know a secret privateIps).
         # Preview: the engine then never calls create or update in a preview.
         return ConfigureResponse(accept_secrets=True, supports_preview=False)

@@ -143,7 +143,14 @@ def resource(kind: Kind) -> dict[str, Any]:
 
 def _config() -> dict[str, dict[str, Any]]:
     return {
-        name: {**_STRING, "description": f"the `{key}` setting (README, Configuration)"}
+        name: {
+            **_STRING,
+            "description": (
+                f"the `{key}` setting (README, Configuration); when unset, the "
+                f"environment variable `{configuration.ENV[name]}`"
+            ),
+            **({"secret": True} if name in configuration.SECRETS else {}),
+        }
         for name, key in configuration.SETTINGS
     }
 
@@ -157,7 +164,10 @@ def schema(version: str) -> dict[str, Any]:
         "license": "Apache-2.0",
         "config": {"variables": _config()},
         "provider": {
-            "description": "The batchip provider; credentials come from the environment.",
+            "description": (
+                "The batchip provider: credentials, regions and endpoints from its "
+                "settings, else from the environment."
+            ),
             "inputProperties": _config(),
         },
         "resources": {token: resource(kind) for token, kind in sorted(kinds().items())},

@@ -39,6 +39,9 @@ def test_package() -> None:
         "allowInsecureHttp",
         "eipJobTimeout",
         "httpTimeout",
+        *("baiduAccessKey", "baiduSecretKey", "baiduSecurityToken", "baiduRegion"),
+        *("huaweiAccessKey", "huaweiSecretKey", "huaweiSecurityToken", "huaweiRegion"),
+        "huaweiProjectId",
     }
 
 
