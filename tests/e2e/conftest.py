@@ -146,10 +146,14 @@ class Stack:
         for key, value in (config or {}).items():
             self.config_set(key, value)
 
-    def config_set(self, key: str, value: str, secret: bool = False) -> None:
+    def config_set(
+        self, key: str, value: str, secret: bool = False, plaintext: bool = False
+    ) -> None:
+        """``plaintext``: stored as given even where the CLI takes the key for a secret's
+        (it refuses ``batchip:huaweiSecretKey`` without ``--secret`` or ``--plaintext``)."""
+        flags = ["--secret"] if secret else ["--plaintext"] if plaintext else []
         # `--` so values starting with "-" are not taken for flags.
-        args = ["config", "set", *(["--secret"] if secret else []), key, "--", value]
-        self.run(*args)
+        self.run("config", "set", *flags, key, "--", value)
 
     def python_path(self, *folders: Path) -> None:
         """Puts ``folders`` first on ``sys.path`` of the program and of the dynamic
@@ -286,11 +290,30 @@ def plugin_dir(tmp: Path) -> Path:
     return folder
 
 
-def native_stack(stack: Stack, tmp: Path) -> Stack:
+# The vendors' environment variables (credentials, regions, project id).
+VENDOR_ENV = (
+    "BAIDUCLOUD_ACCESS_KEY",
+    "BAIDUCLOUD_SECRET_KEY",
+    "BAIDUCLOUD_SECURITY_TOKEN",
+    "BAIDUCLOUD_REGION",
+    "HW_ACCESS_KEY",
+    "HW_SECRET_KEY",
+    "HW_SECURITY_TOKEN",
+    "HW_REGION_NAME",
+    "HW_PROJECT_ID",
+)
+
+
+def native_stack(stack: Stack, tmp: Path, environment: bool = True) -> Stack:
     """``stack`` with the native plugin first on PATH, this checkout importable, and the
-    cloud credentials in the environment (the native provider's source of them)."""
+    cloud credentials in the environment (one source the native provider reads them
+    from); with ``environment=False``, none of the vendors' variables at all."""
     stack.env["PATH"] = f"{plugin_dir(tmp)}{os.pathsep}{stack.env['PATH']}"
     stack.python_path(REPO)
+    for var in VENDOR_ENV:
+        stack.env.pop(var, None)
+    if not environment:
+        return stack
     stack.env.update(
         BAIDUCLOUD_ACCESS_KEY=BCE_AK,
         BAIDUCLOUD_SECRET_KEY=BCE_SK,
