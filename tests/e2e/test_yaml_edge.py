@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from ..conftest import Admin
 from .conftest import REPO, Stack, held, mutating_calls, native_stack, release_eips_outside
@@ -105,4 +106,50 @@ def test_yaml_program_lifecycle(stack: Stack, cloud: Admin, tmp_path: Path) -> N
 
     stack.destroy()
     assert held(cloud) == (0, 0)
+    assert stack.resources(EIP_BATCH) == [] and stack.resources(SECONDARY_IP_SET) == []
+
+
+def generated_code(output: str) -> dict[str, Any]:
+    """The YAML that `pulumi import` prints for the program, parsed."""
+    marker = "will cause Pulumi to report that an update will happen on the next update command."
+    _before, found, code = output.partition(marker)
+    assert found, output
+    parsed = yaml.safe_load(code)
+    assert isinstance(parsed, dict), code
+    return parsed
+
+
+def test_import_generates_the_yaml_to_paste(stack: Stack, cloud: Admin, tmp_path: Path) -> None:
+    """`pulumi import` with code generation (the default) in a YAML project prints the
+    resources' YAML; pasted into the program, a preview shows no changes."""
+    yaml_stack(stack, tmp_path)
+    stack.up()
+    assert held(cloud) == (2, 2)
+    batch_id = only(stack, EIP_BATCH)["id"]
+    set_id = only(stack, SECONDARY_IP_SET)["id"]
+
+    # Another stack of a project with no resources imports both.
+    stack.run("stack", "init", "importer")
+    (stack.dir / "Pulumi.yaml").write_text("name: yaml-edge\nruntime: yaml\n")
+    program: dict[str, Any] = {"name": "yaml-edge", "runtime": "yaml", "resources": {}}
+    for args in ((EIP_BATCH, "edge", batch_id), (SECONDARY_IP_SET, "app", set_id)):
+        result = stack.run("import", *args, "--yes", "--protect=false")
+        code = generated_code(result.stdout)
+        program["resources"].update(code["resources"])
+    edge, app = program["resources"]["edge"], program["resources"]["app"]
+    assert edge["type"] == "batchip:EipBatch" and app["type"] == "batchip:SecondaryIpSet"
+    assert edge["properties"]["count"] == 2
+    assert edge["properties"]["tags"] == {"team": "web", "backendVm": "i-DhjUXmSA"}
+    assert edge["properties"]["bandwidth"]["size"] == 5
+    assert app["properties"]["instanceId"] == "i-DhjUXmSA"
+    assert len(app["properties"]["privateIps"]) == 2
+
+    (stack.dir / "Pulumi.yaml").write_text(yaml.safe_dump(program))
+    stack.preview("--expect-no-changes")
+
+    # The importer destroys them; the first stack's refresh then finds them gone.
+    stack.destroy()
+    assert held(cloud) == (0, 0)
+    stack.run("stack", "select", stack.name)
+    stack.refresh()
     assert stack.resources(EIP_BATCH) == [] and stack.resources(SECONDARY_IP_SET) == []
