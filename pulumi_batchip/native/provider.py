@@ -82,8 +82,10 @@ class BatchIpNativeProvider(Provider):
         return CheckResponse(inputs=inputs, failures=failures)
 
     async def diff_config(self, request: DiffRequest) -> DiffResponse:
-        # A new endpoint, timeout, credential or region takes effect in the next run:
-        # nothing to replace (a resource's region is among its own outputs).
+        # A new endpoint, timeout or credential takes effect in the next run: the
+        # provider is never replaced (that would replace every resource). A resource
+        # whose region or project id comes from these settings sees a change of them
+        # in its own diff, which replaces it as the Python class's does.
         return DiffResponse(changes=False)
 
     async def configure(self, request: ConfigureRequest) -> ConfigureResponse:

@@ -57,17 +57,23 @@ def test_credentials_from_batchip_config(stack: Stack, cloud: Admin, tmp_path: P
     stack.config_set("batchip:bccEndpoint", stack.emulator_url)
     secrets = [*CREDENTIALS.values(), WRONG]
 
-    # Neither config nor environment: the error names both, and nothing is created.
+    # Neither batchip: config nor environment: the error names both, and nothing is
+    # created. The plugin reads no huaweicloud: key (the engine hands it none).
+    stack.config_set("huaweicloud:accessKey", HW_AK)
     missing = stack.up("--continue-on-error", check=False)
+    stack.run("config", "rm", "huaweicloud:accessKey")
     assert missing.returncode != 0
     text = missing.stdout + missing.stderr
     assert "`batchip:huaweiAccessKey`" in text and "HW_ACCESS_KEY" in text, text
     assert "`batchip:baiduAccessKey`" in text and "BAIDUCLOUD_ACCESS_KEY" in text, text
     assert held(cloud) == (0, 0)
 
-    # Set in plain text (the CLI wants --plaintext for a key it takes for a secret's).
+    # Set in plain text: for a key named like a secret's the CLI wants --plaintext.
+    refused_plain = stack.run("config", "set", "batchip:huaweiSecretKey", "--", HW_SK, check=False)
+    assert refused_plain.returncode != 0 and "--plaintext" in refused_plain.stderr
     for key, value in {**CREDENTIALS, **PLACES}.items():
         stack.config_set(key, value, plaintext=True)
+    assert HW_SK in (stack.dir / f"Pulumi.{stack.name}.yaml").read_text()
     stack.up()
     assert held(cloud) == (2, 2)  # signed with the configured keys: the emulator checks
     [provider] = stack.resources("pulumi:providers:batchip")
@@ -88,6 +94,9 @@ def test_credentials_from_batchip_config(stack: Stack, cloud: Admin, tmp_path: P
         p for p, content in backend_files(stack, "*.history.json").items() if HW_SK in content
     }
     assert plain_history
+    plain_history |= {
+        p for p, content in backend_files(stack, "*.history.json").items() if HW_AK in content
+    }
 
     # The same keys again with --secret: a changed provider setting replaces nothing,
     # and from then on the keys are plain nowhere in the backend.
@@ -109,11 +118,14 @@ def test_credentials_from_batchip_config(stack: Stack, cloud: Admin, tmp_path: P
     assert refused.returncode != 0
     text = refused.stdout + refused.stderr
     assert re.search(r"HTTP 401 APIGW\.0301 .*\(request id [0-9a-f-]+\)", text), text
+    assert "replace" not in refused.stdout
     assert held(cloud) == (2, 3)
 
     stack.config_set("batchip:huaweiSecretKey", HW_SK, secret=True)
-    stack.up()
+    result = stack.up()
+    assert "replace" not in result.stdout, result.stdout
     assert held(cloud) == (2, 4)
+    assert HW_SK not in (stack.dir / f"Pulumi.{stack.name}.yaml").read_text()
     stack.destroy()
     assert held(cloud) == (0, 0)
     for path, content in backend_files(stack, "*.json*").items():

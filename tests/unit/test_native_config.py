@@ -11,8 +11,11 @@ from pulumi.provider.experimental.provider import CheckRequest, ConfigureRequest
 
 from pulumi_batchip import config as cfg
 from pulumi_batchip._provider import CONFIG_KEYS
+from pulumi_batchip.eip_batch import outputs
 from pulumi_batchip.errors import ConfigError
+from pulumi_batchip.huawei.eip import PublicIp
 from pulumi_batchip.native import configuration
+from pulumi_batchip.native.names import camel_keys
 from pulumi_batchip.native.provider import BatchIpNativeProvider
 from pulumi_batchip.native.schema import schema
 from pulumi_batchip.native.values import plain, wire_map
@@ -207,3 +210,22 @@ def test_a_changed_credential_replaces_nothing() -> None:
     news = wire_map({"huaweiSecretKey": "new", "huaweiRegion": "cn-north-4"}, ["huaweiSecretKey"])
     response = run(provider.diff_config(DiffRequest(PROVIDER_URN, "id", olds, news, [])))
     assert not response.replaces and not response.delete_before_replace
+
+
+def test_a_changed_region_replaces_the_batch_that_takes_it_from_config() -> None:
+    provider = configured({"huaweiRegion": "ap-southeast-1", "huaweiProjectId": PROJECT})
+    settings = cfg.HuaweiSettings(
+        cfg.Credentials("ak", "sk"), "cn-north-4", PROJECT, "http://127.0.0.1:1"
+    )
+    eip = PublicIp(id="e1", status="ACTIVE", public_ip_address="192.0.2.1", bandwidth_id="b1")
+    bandwidth = {"size": 5, "share_type": "PER", "charge_mode": "bandwidth"}
+    props = {"count": 1, "bandwidth": bandwidth}
+    olds = camel_keys(outputs(props, settings, "batch-1", [eip]))
+    news = {"count": 1, "bandwidth": olds["bandwidth"]}
+    urn = "urn:pulumi:dev::shop::batchip:index:EipBatch::edge"
+    diff = run(provider.diff(DiffRequest(urn, "batch-1", wire_map(olds), wire_map(news), [])))
+    assert diff.replaces == ["region"]
+    # The same region configured: nothing changes.
+    provider = configured({"huaweiRegion": "cn-north-4", "huaweiProjectId": PROJECT})
+    diff = run(provider.diff(DiffRequest(urn, "batch-1", wire_map(olds), wire_map(news), [])))
+    assert not diff.changes and not diff.replaces
