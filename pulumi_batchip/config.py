@@ -204,8 +204,8 @@ def _require(
     value = _lookup(names, config, env)
     if value is None:
         key, var = _shown(names[0], config), names[1]
-        # Only a secret key wants --secret; a region or project id is no secret.
-        flag = "--secret " if "secret" in what else ""
+        # Every credential wants --secret (README); a region or project id is no secret.
+        flag = "--secret " if names in CREDENTIAL_SETTINGS else ""
         raise ConfigError(
             f"missing {what}: set the Pulumi config `{key}` "
             f"(pulumi config set {flag}{key} ...) or the environment variable {var}"

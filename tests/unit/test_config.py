@@ -72,8 +72,9 @@ def test_missing_setting_names_config_key_and_env_var(missing: str, key: str, va
         resolve_huawei({}, env)
     assert key in str(info.value)
     assert var in str(info.value)
-    # Only the secret key is set with --secret; a region or project id is no secret.
-    assert ("--secret" in str(info.value)) is (missing == "HW_SECRET_KEY")
+    # Every credential is set with --secret (access keys included, as the README
+    # says); a region or project id is no secret.
+    assert ("--secret" in str(info.value)) is (missing in ("HW_ACCESS_KEY", "HW_SECRET_KEY"))
 
 
 def test_missing_baidu_secret() -> None:

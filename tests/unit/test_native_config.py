@@ -149,6 +149,12 @@ def test_a_missing_credential_names_the_batchip_key_and_the_variable() -> None:
     assert "huaweicloud:" not in message and "hw-ak" not in message
     with pytest.raises(ConfigError, match=r"`batchip:baiduAccessKey`.*BAIDUCLOUD_ACCESS_KEY"):
         baidu(provider)
+    # Access keys are secrets too; a region is none.
+    with pytest.raises(ConfigError, match=r"set --secret batchip:baiduAccessKey"):
+        baidu(provider)
+    provider = configured({"huaweiAccessKey": "a", "huaweiSecretKey": "b"})
+    with pytest.raises(ConfigError, match=r"\(pulumi config set batchip:huaweiRegion \.\.\.\)"):
+        huawei(provider)
 
 
 def test_a_bad_region_from_config_names_the_batchip_key() -> None:
