@@ -12,6 +12,15 @@ Programs (one stack, reused; every run ends with the stack and the emulator empt
 
 * ``batch``: ``EipBatch(count=N)``;
 * ``baseline``: N ``SingleEip`` (``benchmarks/baseline.py``), one EIP per resource;
+* ``native_batch`` and ``native_baseline``: the same through the native provider plugin
+  ``pulumi-resource-batchip`` (this checkout's ``python -m pulumi_batchip.native``, put
+  first on PATH by a launcher): one ``batchip:index:EipBatch`` with ``count`` N, and N of
+  them with ``count`` 1 (the plugin serves no one-EIP resource, so one batch of one is
+  its one-request-per-address approach). Both are Python programs declaring the
+  schema's type with ``pulumi.CustomResource``, as a program in any language does:
+  the same language host and program shape as ``batch`` / ``baseline``, so only the
+  provider path differs (a YAML program would add the YAML host's own, different,
+  fixed cost, and that host is optional in ``scripts/pulumi-cli.sh``);
 * ``noop``: N ``NoOpEip`` (``benchmarks/noop.py``): the same inputs and outputs as
   ``SingleEip`` but no API call, so its time is the engine's, the language host's, the
   SDK's and the provider server's only;
@@ -31,6 +40,8 @@ import json
 import os
 import platform
 import re
+import shutil
+import stat
 import statistics
 import subprocess
 import sys
@@ -51,20 +62,41 @@ from pulumi_batchip.emulator import (
 )
 
 from .common import REPO_ROOT, RESULTS_DIR, Admin, say
-from .engine_cli_report import markdown
+from .engine_cli_report import LARGE_N, markdown, readme_tables
 
-SIZES = (10, 50, 200)
+SIZES = (10, 50, 200, 1000)
 QUICK_SIZES = (5,)  # the smallest N where EipBatch already makes fewer calls
 RESULTS_JSON = "engine-cli.json"
 RESULTS_MD = "engine-cli.md"
 HARNESS_JSON = "results.json"
 NOOP_REPEATS = 5
-CLOUD_APPROACHES = ("batch", "baseline")
+# No-op programs above LARGE_N (engine_cli_report) run fewer times: 1000 no-op resources
+# take a minute or more, and their time varies relatively less.
+LARGE_NOOP_REPEATS = 3
+DYNAMIC_APPROACHES = ("batch", "baseline")
+NATIVE_APPROACHES = ("native_batch", "native_baseline")
+CLOUD_APPROACHES = (*DYNAMIC_APPROACHES, *NATIVE_APPROACHES)
+# The approach that makes one resource (and one batch) whatever N.
+BATCHED = ("batch", "native_batch")
+# The plugin the native programs need, and the launcher that runs this checkout's.
+PLUGIN = "pulumi-resource-batchip"
+PLUGIN_TYPE = "batchip:index:EipBatch"
 
 [(HW_AK, HW_SK)] = DEFAULT_HW_CREDENTIALS.items()
 
+# The native plugin takes its credentials from the environment (its endpoint from the
+# stack's batchip:eipEndpoint, as the dynamic provider does).
+NATIVE_ENV = {
+    "HW_ACCESS_KEY": HW_AK,
+    "HW_SECRET_KEY": HW_SK,
+    "HW_REGION_NAME": "cn-north-4",
+    "HW_PROJECT_ID": DEFAULT_HW_PROJECT_ID,
+}
 # Extra environment per program.
-PROGRAM_ENV = {"noop_skip_checkpoints": {"PULUMI_SKIP_CHECKPOINTS": "true"}}
+PROGRAM_ENV = {
+    "noop_skip_checkpoints": {"PULUMI_SKIP_CHECKPOINTS": "true"},
+    **dict.fromkeys(NATIVE_APPROACHES, NATIVE_ENV),
+}
 
 PROGRAMS = {
     "batch": (
@@ -90,13 +122,72 @@ PROGRAMS = {
         "for i in range({n}):\n"
         '    NoOpEip(f"one-{{i}}", bandwidth_size=5, bandwidth_name="bench-bw")\n'
     ),
+    "native_batch": (
+        "import pulumi\n\n"
+        'BW = {{"size": 5, "shareType": "PER", "name": "bench-bw"}}\n'
+        'pulumi.CustomResource("batchip:index:EipBatch", "bench", {{"count": {n}, "bandwidth": BW}})\n'  # noqa: E501
+    ),
+    "native_baseline": (
+        "import pulumi\n\n"
+        'BW = {{"size": 5, "shareType": "PER", "name": "bench-bw"}}\n'
+        "for i in range({n}):\n"
+        "    pulumi.CustomResource(\n"
+        '        "batchip:index:EipBatch", f"one-{{i}}", {{"count": 1, "bandwidth": BW}}\n'
+        "    )\n"
+    ),
     "empty": "# No resources: the fixed cost of `pulumi up` and `pulumi destroy`.\n",
 }
 
 
 def resources_in(approach: str, n: int) -> int:
     """Resources the program registers, besides the stack."""
-    return 0 if approach == "empty" else 1 if approach == "batch" else n
+    return 0 if approach == "empty" else 1 if approach in BATCHED else n
+
+
+def parse_sizes(text: str) -> tuple[int, ...]:
+    """``--sizes 10,50,200,1000``: distinct positive N, in increasing order."""
+    try:
+        sizes = sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of N: {text!r}") from None
+    if not sizes or sizes[0] < 2:
+        raise argparse.ArgumentTypeError(f"sizes must be 2 or more (one N at least): {text!r}")
+    return tuple(sizes)
+
+
+def noop_schedule(
+    sizes: Sequence[int], repeats: int, large_repeats: int
+) -> list[list[tuple[str, int]]]:
+    """The engine-cost programs of each round, interleaved so that drift spreads
+    evenly: the empty program, the no-op one at 1 and each N, and the no-op one with
+    ``PULUMI_SKIP_CHECKPOINTS`` at the smallest and largest N; those above LARGE_N
+    only in the first ``large_repeats`` rounds."""
+    noop_sizes = (1, *sizes)
+    programs = [
+        ("empty", 0),
+        *(("noop", n) for n in noop_sizes),
+        *(("noop_skip_checkpoints", n) for n in (min(noop_sizes), max(noop_sizes))),
+    ]
+    rounds = [
+        [(a, n) for a, n in programs if i < (large_repeats if n > LARGE_N else repeats)]
+        for i in range(max(repeats, large_repeats))
+    ]
+    return [r for r in rounds if r]
+
+
+def plugin_launcher(folder: Path) -> Path:
+    """``folder/pulumi-resource-batchip``, which runs this checkout's plugin with this
+    interpreter (what ``pip install`` puts on PATH as a console script)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / PLUGIN
+    script.write_text(
+        "#!/bin/sh\n"
+        f'PYTHONPATH="{REPO_ROOT}${{PYTHONPATH:+{os.pathsep}$PYTHONPATH}}"\n'
+        "export PYTHONPATH\n"
+        f'exec "{sys.executable}" -m pulumi_batchip.native "$@"\n'
+    )
+    script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return script
 
 
 class ToolchainUnavailable(RuntimeError):
@@ -111,13 +202,14 @@ class CliSettings:
     noop_sizes: tuple[int, ...]
     repeats: int  # of the noop and empty programs (cheap, and the base of a subtraction)
     quick: bool
+    large_repeats: int = LARGE_NOOP_REPEATS  # of the noop programs above LARGE_N
 
 
 @attrs.define
 class CliRun:
     """One program: ``pulumi up`` then ``pulumi destroy`` (``repeats`` times)."""
 
-    approach: str  # batch | baseline | noop | noop_skip_checkpoints | empty
+    approach: str  # batch | baseline | native_* | noop | noop_skip_checkpoints | empty
     n: int
     up_samples: list[float] = attrs.field(factory=list)
     destroy_samples: list[float] = attrs.field(factory=list)
@@ -182,9 +274,13 @@ class CliStack:
         self.dir.mkdir()
         state = workdir / "state"
         state.mkdir()
+        # The native programs' plugin: this checkout's, first on PATH (the engine looks
+        # there for plugins PULUMI_HOME does not hold; ours is a fresh, empty one).
+        self.plugin = plugin_launcher(workdir / "plugin-bin")
+        path = os.pathsep.join((str(self.plugin.parent), str(bindir), os.environ.get("PATH", "")))
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "BATCHIP_"))},
-            "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PATH": path,
             "PULUMI_HOME": str(workdir / "pulumi-home"),
             "PULUMI_BACKEND_URL": f"file://{state}",
             "PULUMI_CONFIG_PASSPHRASE": "",
@@ -203,9 +299,12 @@ class CliStack:
             "name: batchip-bench\nruntime:\n  name: python\n  options:\n    toolchain: pip\n"
         )
         self.program("empty", 0)
+        found = shutil.which(PLUGIN, path=path)
+        if found is None or Path(found) != self.plugin:
+            raise RuntimeError(f"{PLUGIN} on PATH is {found}, not the launcher {self.plugin}")
 
     def run(
-        self, *args: str, env: dict[str, str] | None = None, timeout: float = 1800
+        self, *args: str, env: dict[str, str] | None = None, timeout: float = 3600
     ) -> tuple[float, str]:
         """(seconds, stdout) of one ``pulumi`` command; RuntimeError when it fails."""
         started = time.perf_counter()
@@ -274,7 +373,7 @@ def _check(ok: bool, what: str) -> None:
 def measure(stack: CliStack, admin: Admin, approach: str, n: int, repeats: int) -> CliRun:
     run = CliRun(approach=approach, n=n)
     stack.program(approach, n)
-    expected = resources_in(approach, n) + 1  # + the stack
+    expected = resources_in(approach, n) + 1  # + the stack (default providers: not shown)
     cloud = approach in CLOUD_APPROACHES
     for _ in range(repeats):
         admin.reset()
@@ -299,7 +398,7 @@ def measure(stack: CliStack, admin: Admin, approach: str, n: int, repeats: int) 
         _check(bool(run.up_calls) == cloud, f"{label}: up made calls {run.up_calls}")
         _check(bool(run.destroy_calls) == cloud, f"{label}: destroy calls {run.destroy_calls}")
     say(
-        f"  {approach:<8} N={n:<4} up {run.up_seconds:6.2f} s, destroy "
+        f"  {approach:<21} N={n:<4} up {run.up_seconds:6.2f} s, destroy "
         f"{run.destroy_seconds:6.2f} s, {sum(run.up_calls.values()):4d} + "
         f"{sum(run.destroy_calls.values()):4d} API calls"
         + (f" (median of {repeats})" if repeats > 1 else "")
@@ -373,14 +472,10 @@ def run_all(settings: CliSettings, bindir: Path) -> dict[str, Any]:
             # Warm-up, not recorded: the first update creates PULUMI_HOME's and the
             # backend's folders and the bytecode caches the provider process reads.
             measure(stack, admin, "noop", 1, 1)
+            measure(stack, admin, "native_batch", 2, 1)  # the plugin's, too
             say("the engine's own cost (no-op resources, and no resources at all)")
-            skip_sizes = (min(settings.noop_sizes), max(settings.noop_sizes))
-            for _ in range(settings.repeats):  # interleaved, so drift spreads evenly
-                for approach, n in (
-                    ("empty", 0),
-                    *(("noop", n) for n in settings.noop_sizes),
-                    *(("noop_skip_checkpoints", n) for n in skip_sizes),
-                ):
+            for programs in noop_schedule(settings.sizes, settings.repeats, settings.large_repeats):
+                for approach, n in programs:
                     one = measure(stack, admin, approach, n, 1)
                     same = [r for r in runs if (r.approach, r.n) == (approach, n)]
                     if same:
@@ -388,7 +483,7 @@ def run_all(settings: CliSettings, bindir: Path) -> dict[str, Any]:
                         same[0].destroy_samples += one.destroy_samples
                     else:
                         runs.append(one)
-            say("EipBatch(count=N) against N one-EIP resources")
+            say("EipBatch(count=N) against N one-EIP resources (dynamic, then the plugin)")
             for n in settings.sizes:
                 for approach in CLOUD_APPROACHES:
                     runs.append(measure(stack, admin, approach, n, 1))
@@ -401,6 +496,12 @@ def run_all(settings: CliSettings, bindir: Path) -> dict[str, Any]:
         "engine": "cli",
         "settings": attrs.asdict(settings),
         "pulumi": {"version": version, "parallel": "default (8)", "provider_threads": 4},
+        "native_plugin": {
+            "launcher": PLUGIN,
+            "runs": f"{Path(sys.executable).name} -m pulumi_batchip.native (this checkout)",
+            # asyncio.to_thread's default executor: min(32, CPUs + 4) threads.
+            "provider_threads": min(32, (os.cpu_count() or 1) + 4),
+        },
         "machine": {
             "python": platform.python_version(),
             "platform": platform.platform(),
@@ -447,16 +548,19 @@ def main(args: argparse.Namespace) -> int:
         results = json.loads((folder / RESULTS_JSON).read_text())
         harness = harness_results(folder, results["settings"])
         (folder / RESULTS_MD).write_text(markdown(results, harness))
+        print(readme_tables(results))
         return 0
+    sizes = args.sizes or (QUICK_SIZES if args.quick else SIZES)
     settings = CliSettings(
         latency=args.latency if args.latency is not None else (0.005 if args.quick else 0.02),
         job_seconds=args.job_seconds
         if args.job_seconds is not None
         else (0.2 if args.quick else 1.0),
-        sizes=QUICK_SIZES if args.quick else SIZES,
-        noop_sizes=(1, *(QUICK_SIZES if args.quick else SIZES)),
-        repeats=1 if args.quick else NOOP_REPEATS,
+        sizes=sizes,
+        noop_sizes=(1, *sizes),
+        repeats=args.noop_repeats or (1 if args.quick else NOOP_REPEATS),
         quick=args.quick,
+        large_repeats=args.noop_repeats_large or (1 if args.quick else LARGE_NOOP_REPEATS),
     )
     try:
         bindir = find_toolchain()
@@ -472,5 +576,6 @@ def main(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / RESULTS_JSON).write_text(json.dumps(results, indent=2) + "\n")
     (out / RESULTS_MD).write_text(report)
-    say(f"results in {out / RESULTS_MD} ({results['total_seconds']:.0f} s)")
+    say(f"results in {out / RESULTS_MD} ({results['total_seconds']:.0f} s); the README's tables:")
+    print(readme_tables(results))
     return 0

@@ -7,7 +7,21 @@ from typing import Any
 
 from .report import _ops, _ratio
 
-LABEL = {"batch": "EipBatch(count=N)", "baseline": "{n} x SingleEip"}
+LARGE_N = 500  # the no-op programs above it run fewer times (engine_cli)
+
+LABEL = {
+    "batch": "EipBatch(count=N)",
+    "baseline": "{n} x SingleEip",
+    "native_batch": "plugin: EipBatch count N",
+    "native_baseline": "plugin: {n} x EipBatch count 1",
+}
+# (batched, one resource per address) through each provider path.
+PAIRS = {"dynamic": ("batch", "baseline"), "native": ("native_batch", "native_baseline")}
+
+
+def has_native(results: Mapping[str, Any]) -> bool:
+    """Whether the run measured the plugin path (runs before it did not)."""
+    return any(r["approach"] == "native_batch" for r in results["runs"])
 
 
 def _label(approach: str, n: int) -> str:
@@ -27,15 +41,21 @@ def _harness_seconds(harness: Mapping[str, Any] | None, approach: str, n: int) -
     return "-"
 
 
-def comparison_table(results: Mapping[str, Any], harness: Mapping[str, Any] | None) -> list[str]:
+def comparison_table(
+    results: Mapping[str, Any], harness: Mapping[str, Any] | None, path: str = "dynamic"
+) -> list[str]:
+    """Batched against one resource per address, through one provider path: each
+    approach's calls and time, and the second's over the first's."""
     runs = _runs(results)
+    harness = harness if path == "dynamic" else None
     head = (
         "| N | approach | API calls: up + destroy | wall time (s): up + destroy "
         "| calls ratio | time ratio |" + (" harness mode (s): create + delete |" if harness else "")
     )
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    batched, single = PAIRS[path]
     for n in results["settings"]["sizes"]:
-        batch, base = runs[("batch", n)], runs[("baseline", n)]
+        batch, base = runs[(batched, n)], runs[(single, n)]
         for run in (batch, base):
             is_base = run is base
             row = (
@@ -52,12 +72,41 @@ def comparison_table(results: Mapping[str, Any], harness: Mapping[str, Any] | No
     return lines
 
 
+def _cell(run: Mapping[str, Any]) -> str:
+    return f"{run['calls']} / {run['seconds']:.2f} s"
+
+
+def paths_table(results: Mapping[str, Any]) -> list[str]:
+    """Calls / time (up + destroy) of the four approaches, and each EipBatch against the
+    one-request-per-address approach, N x SingleEip."""
+    runs = _runs(results)
+    lines = [
+        "| N | N x SingleEip (dynamic) | N x EipBatch count 1 (plugin) "
+        "| EipBatch count N (dynamic) | EipBatch count N (plugin) "
+        "| dynamic EipBatch against N x SingleEip: fewer calls / faster "
+        "| plugin EipBatch against N x SingleEip: fewer calls / faster |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for n in results["settings"]["sizes"]:
+        base, nbase = runs[("baseline", n)], runs[("native_baseline", n)]
+        batch, nbatch = runs[("batch", n)], runs[("native_batch", n)]
+        lines.append(
+            f"| {n} | {_cell(base)} | {_cell(nbase)} | {_cell(batch)} | {_cell(nbatch)} "
+            f"| {_ratio(base['calls'], batch['calls'])} / "
+            f"{_ratio(base['seconds'], batch['seconds'])} "
+            f"| {_ratio(base['calls'], nbatch['calls'])} / "
+            f"{_ratio(base['seconds'], nbatch['seconds'])} |"
+        )
+    return lines
+
+
 def operations_table(results: Mapping[str, Any]) -> list[str]:
     runs = _runs(results)
     lines = ["| N | approach | up: calls per operation | destroy: calls per operation |"]
     lines.append("|---|---|---|---|")
+    approaches = [*PAIRS["dynamic"], *(PAIRS["native"] if has_native(results) else ())]
     for n in results["settings"]["sizes"]:
-        for approach in ("batch", "baseline"):
+        for approach in approaches:
             run = runs[(approach, n)]
             lines.append(
                 f"| {n} | {_label(approach, n)} | {_ops(run['up_calls'])} "
@@ -153,6 +202,92 @@ def _load(machine: Mapping[str, Any]) -> str:
     return f" (1-minute load average {load['start']:g} at the start, {load['end']:g} at the end)"
 
 
+def _times(ratio: float) -> str:
+    """A ratio as the README shows it: 2 significant figures below 10, whole above."""
+    return f"{ratio:.1f}\u00d7" if ratio < 10 else f"{ratio:.0f}\u00d7"
+
+
+def readme_tables(results: Mapping[str, Any]) -> str:
+    """The README's real-CLI tables from the results: `tests/benchmarks/
+    test_readme_numbers.py` holds the README to them, so paste these after a run."""
+    runs = _runs(results)
+    sizes = results["settings"]["sizes"]
+    lines = [
+        "| N EIPs | API calls: `EipBatch` / N one-EIP resources | fewer calls "
+        "| wall time (s): `EipBatch` / N one-EIP resources | faster |",
+        "|---|---|---|---|---|",
+    ]
+    for n in sizes:
+        batch, base = runs[("batch", n)], runs[("baseline", n)]
+        lines.append(
+            f"| {n} | {batch['calls']} / {base['calls']} "
+            f"| {_times(base['calls'] / batch['calls'])} "
+            f"| {batch['seconds']:.2f} / {base['seconds']:.2f} "
+            f"| {_times(base['seconds'] / batch['seconds'])} |"
+        )
+    if has_native(results):
+        lines += [
+            "",
+            "| N EIPs | plugin `EipBatch(count=N)`: calls / time | N plugin `EipBatch(count=1)` "
+            "| fewer calls / faster | against N one-EIP dynamic resources: fewer calls / faster |",
+            "|---|---|---|---|---|",
+        ]
+        for n in sizes:
+            batch, base = runs[("native_batch", n)], runs[("native_baseline", n)]
+            single = runs[("baseline", n)]
+            lines.append(
+                f"| {n} | {batch['calls']} / {batch['seconds']:.2f} s "
+                f"| {base['calls']} / {base['seconds']:.2f} s "
+                f"| {_times(base['calls'] / batch['calls'])} / "
+                f"{_times(base['seconds'] / batch['seconds'])} "
+                f"| {_times(single['calls'] / batch['calls'])} / "
+                f"{_times(single['seconds'] / batch['seconds'])} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _large_repeats(s: Mapping[str, Any]) -> str:
+    large = [n for n in s["sizes"] if n > LARGE_N]
+    wanted = s.get("large_repeats", s["repeats"])
+    if not large or wanted >= s["repeats"]:
+        return ""
+    sizes = ", ".join(str(n) for n in large)
+    return f" Those at N = {sizes} ran {wanted} {'time' if wanted == 1 else 'times'} only."
+
+
+def native_section(results: Mapping[str, Any]) -> list[str]:
+    if not has_native(results):
+        return []
+    plugin = results.get("native_plugin") or {}
+    threads = plugin.get("provider_threads")
+    return [
+        "## The same through the native provider plugin",
+        "",
+        "`pulumi-resource-batchip` (this checkout's `python -m pulumi_batchip.native`, run "
+        "by a launcher first on PATH, as `pip install` puts its console script there) "
+        "serving `batchip:index:EipBatch` to a Python program that declares it with "
+        "`pulumi.CustomResource`, as a program in any language would: the same language "
+        "host, stack and emulator as above, so only the provider path differs. The "
+        "plugin serves no one-EIP resource, so its one-request-per-address approach is N "
+        "`EipBatch` of `count` 1 (each a batch of one: more calls per address than "
+        "`SingleEip`, which makes one create and one delete without tags or a batch job). "
+        "The plugin runs the provider's blocking work in asyncio's default thread pool"
+        + (f" ({threads} threads here)" if threads else "")
+        + "; the dynamic provider's server, 4 threads.",
+        "",
+        *comparison_table(results, None, "native"),
+        "",
+        "### The plugin against the dynamic provider",
+        "",
+        "API calls / wall time, `pulumi up` + `pulumi destroy`; the ratios are against "
+        "the one-request-per-address approach, N x `SingleEip` (one create and one delete "
+        "per EIP).",
+        "",
+        *paths_table(results),
+        "",
+    ]
+
+
 def markdown(results: Mapping[str, Any], harness: Mapping[str, Any] | None = None) -> str:
     s = results["settings"]
     m = results["machine"]
@@ -193,6 +328,7 @@ def markdown(results: Mapping[str, Any], harness: Mapping[str, Any] | None = Non
             else ""
         ),
         "",
+        *native_section(results),
         "## API calls per operation",
         "",
         *operations_table(results),
@@ -218,7 +354,8 @@ def markdown(results: Mapping[str, Any], harness: Mapping[str, Any] | None = Non
             "(after one unrecorded warm-up); the median counts."
             if s["repeats"] > 1
             else ""
-        ),
+        )
+        + _large_repeats(s),
         "",
         *engine_tables(results),
         "",

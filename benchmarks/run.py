@@ -3,7 +3,8 @@ overhead. Run from the repository root::
 
     python -m benchmarks            # the full run (a few minutes); writes benchmarks/results/
     python -m benchmarks --quick    # small N only (the test suite's smoke test)
-    python -m benchmarks --engine cli [--quick]   # through the real Pulumi CLI instead
+    python -m benchmarks --engine cli [--quick] [--sizes 10,50,200,1000]
+                                    # through the real Pulumi CLI instead
                                     # (engine_cli.py; writes results/engine-cli.{md,json})
 
 Everything goes through the engine protocol: the emulator runs in this process over
@@ -499,6 +500,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=Path,
         help=f"results directory (default {RESULTS_DIR}; --quick writes none unless given)",
     )
+    parser.add_argument(
+        "--sizes",
+        type=_parse_sizes,
+        help="cli: the N to compare, comma-separated (default 10,50,200,1000; --quick: 5)",
+    )
+    parser.add_argument(
+        "--noop-repeats",
+        type=int,
+        help="cli: runs of each no-op and empty program, the median counts (5; --quick: 1)",
+    )
+    parser.add_argument(
+        "--noop-repeats-large",
+        type=int,
+        help="cli: runs of the no-op programs above N = 500 (3; --quick: 1)",
+    )
     parser.add_argument("--latency", type=float, help="emulator latency per call, s (0.02)")
     parser.add_argument("--job-seconds", type=float, help="emulator EIP job duration, s (1.0)")
     parser.add_argument("--no-plot", action="store_true", help="skip results.png (harness)")
@@ -509,6 +525,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run nothing",
     )
     args = parser.parse_args(argv)
+    cli_only = ("sizes", "noop_repeats", "noop_repeats_large")
+    if args.engine != "cli" and any(getattr(args, name) is not None for name in cli_only):
+        parser.error("--sizes and --noop-repeats* are for --engine cli")
     if args.engine == "cli":
         from . import engine_cli  # the real-CLI benchmark: needs no harness
 
@@ -538,6 +557,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_report(results, out, plot_it=not args.no_plot)
     say(f"results in {out} ({results['total_seconds']:.0f} s)")
     return 0
+
+
+def _parse_sizes(text: str) -> tuple[int, ...]:
+    from .engine_cli import parse_sizes
+
+    return parse_sizes(text)
 
 
 def write_report(results: dict[str, Any], out: Path, *, plot_it: bool) -> None:

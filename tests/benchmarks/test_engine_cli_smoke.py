@@ -1,8 +1,9 @@
 """``python -m benchmarks --engine cli --quick`` runs end to end through the real Pulumi
 CLI (scripts/pulumi-cli.sh): API calls are counted for up and destroy, EipBatch makes
-fewer than one resource per address, the engine really created and deleted every
-resource, and the emulator is empty at the end. Results go to a temporary folder. No
-timing is asserted beyond "measured": wall times vary by machine.
+fewer than one resource per address, through the dynamic provider and through the
+native plugin (this checkout's, by the benchmark's launcher), the engine really created
+and deleted every resource, and the emulator is empty at the end. Results go to a
+temporary folder. No timing is asserted beyond "measured": wall times vary by machine.
 
 Skips with the script's reason when it cannot provide a CLI, unless
 ``BATCHIP_E2E_REQUIRED=1``: then it fails (as the e2e tests do)."""
@@ -66,12 +67,22 @@ def test_quick_cli_benchmark_counts_calls_and_batch_uses_fewer(tmp_path: Path) -
     assert "CreatePublicip" not in batch["up_calls"]
     assert batch["calls"] < baseline["calls"], (batch, baseline)
 
+    # The same through the plugin: one batch, against N batches of one.
+    native, native_base = runs[("native_batch", n)], runs[("native_baseline", n)]
+    assert native["up_calls"]["BatchCreatePublicips"] == 1
+    assert native_base["up_calls"]["BatchCreatePublicips"] == n
+    assert native_base["destroy_calls"]["BatchDeletePublicIp"] == n
+    assert native["calls"] < native_base["calls"] and native["calls"] < baseline["calls"]
+    assert native["up_seconds"] > 0 and native_base["destroy_seconds"] > 0
+    assert results["native_plugin"]["launcher"] == "pulumi-resource-batchip"
+
     # The real engine created and deleted every resource (+ the stack), the emulator
     # held the N EIPs after up and none after destroy, and is empty at the end.
     for (approach, size), run in runs.items():
-        resources = {"batch": 1, "empty": 0}.get(approach, size)  # baseline, noop*: N
+        resources = {"batch": 1, "native_batch": 1, "empty": 0}.get(approach, size)
         assert run["engine_created"] == run["engine_deleted"] == resources + 1, run
-        assert run["held_after_up"] == (size if approach in ("batch", "baseline") else 0)
+        cloud = approach in ("batch", "baseline", "native_batch", "native_baseline")
+        assert run["held_after_up"] == (size if cloud else 0)
         assert run["held_after_destroy"] == 0
     assert runs[("noop", n)]["calls"] == runs[("empty", 0)]["calls"] == 0
     assert runs[("noop_skip_checkpoints", n)]["calls"] == 0
@@ -84,4 +95,6 @@ def test_quick_cli_benchmark_counts_calls_and_batch_uses_fewer(tmp_path: Path) -
 
     report = (tmp_path / "engine-cli.md").read_text()
     assert "EipBatch(count=N)" in report and "per resource" in report
+    assert "## The same through the native provider plugin" in report
+    assert "plugin: EipBatch count N" in report
     assert not (tmp_path / "results.json").exists()  # the harness mode's files: untouched

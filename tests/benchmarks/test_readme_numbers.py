@@ -64,7 +64,7 @@ CLI_ROW = re.compile(
 
 def test_the_cli_table_is_the_published_results() -> None:
     rows = CLI_ROW.findall(_section("## Performance"))
-    assert [int(r[0]) for r in rows] == [10, 50, 200]
+    assert [int(r[0]) for r in rows] == CLI["settings"]["sizes"]
     for n, calls, base_calls, calls_x, secs, base_secs, time_x in rows:
         batch = _run(CLI["runs"], None, "batch", int(n))
         base = _run(CLI["runs"], None, "baseline", int(n))
@@ -107,3 +107,52 @@ def test_the_run_time_import_cost_and_delete_wait_are_the_published_ones() -> No
     assert imported and abs(int(imported[1]) - measured) <= 0.1 * measured
     wait = re.search(r"`PENDING_DELETE` for ([\d.]+) s", section)
     assert wait and float(wait[1]) == EmulatorConfig().delete_seconds
+
+
+NATIVE_ROW = re.compile(
+    r"^\| (\d+) \| (\d+) / ([\d.]+) s \| (\d+) / ([\d.]+) s "
+    r"\| ([\d.]+)\u00d7 / ([\d.]+)\u00d7 \| ([\d.]+)\u00d7 / ([\d.]+)\u00d7 \|$",
+    re.M,
+)
+
+
+def test_the_native_plugin_table_is_the_published_results() -> None:
+    rows = NATIVE_ROW.findall(_section("## Performance"))
+    assert [int(r[0]) for r in rows] == CLI["settings"]["sizes"]
+    for n, calls, secs, base_calls, base_secs, calls_x, time_x, single_x, single_time_x in rows:
+        batch = _run(CLI["runs"], None, "native_batch", int(n))
+        base = _run(CLI["runs"], None, "native_baseline", int(n))
+        single = _run(CLI["runs"], None, "baseline", int(n))
+        assert (int(calls), int(base_calls)) == (batch["calls"], base["calls"]), n
+        assert _close(float(secs), batch["seconds"]) and _close(float(base_secs), base["seconds"])
+        assert _close(float(calls_x), base["calls"] / batch["calls"]), n
+        assert _close(float(time_x), base["seconds"] / batch["seconds"]), n
+        assert _close(float(single_x), single["calls"] / batch["calls"]), n
+        assert _close(float(single_time_x), single["seconds"] / batch["seconds"]), n
+
+
+def test_the_cli_tables_are_the_reports_readme_tables() -> None:
+    """Exactly what ``python -m benchmarks --engine cli --report-only`` prints to paste."""
+    from benchmarks.engine_cli_report import readme_tables
+
+    section = _section("## Performance")
+    for line in readme_tables(CLI).splitlines():
+        assert line in section, line
+
+
+def test_the_cli_sentences_are_the_published_results() -> None:
+    section = _section("## Performance")
+    version = re.search(r"`python -m benchmarks --engine cli`: (v[\d.]+),", section)
+    assert version and version[1] == CLI["pulumi"]["version"]
+    cost = re.search(
+        r"fixed cost of about ([\d.]+) s, and the engine adds about (\d+) ms per\s+resource "
+        r"on `up` and (\d+) ms on `destroy`",
+        section,
+    )
+    assert cost, "the README no longer says it"
+    overhead = CLI["overhead"]
+    sizes = re.search(r"the tables above are from a run at ([\d, and]+)\.", section)
+    assert sizes and [int(n) for n in re.findall(r"\d+", sizes[1])] == CLI["settings"]["sizes"]
+    assert abs(float(cost[1]) - overhead["up"]["intercept_seconds"]) <= 0.1
+    assert abs(int(cost[2]) - overhead["up"]["per_resource_ms"]) <= 1
+    assert abs(int(cost[3]) - overhead["destroy"]["per_resource_ms"]) <= 1
