@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib
 import math
-import sys
 import threading
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -21,6 +20,7 @@ from pulumi.output import Unknown
 
 from . import _engine_watch
 from . import config as cfg
+from .lines import say
 
 if TYPE_CHECKING:
     import httpx
@@ -196,8 +196,7 @@ class Failures:
 
 
 def progress(line: str) -> None:
-    # The provider's stderr reaches the Pulumi CLI; pulumi.log does not (#6065).
-    print(f"batchip: {line}", file=sys.stderr, flush=True)
+    say(f"batchip: {line}")
 
 
 def named_list(items: Sequence[str], first: int = 5) -> str:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import random
 import ssl
-import sys
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -40,6 +39,7 @@ from .errors import (
     ThrottledError,
     TransportError,
 )
+from .lines import say
 from .resilience import operation_deadline as operation_deadline
 from .resilience import remaining_time as remaining_time
 
@@ -291,8 +291,7 @@ def _short_reason(exc: BaseException | None) -> str:
 
 
 def _stderr_line(line: str) -> None:
-    # The provider's stderr is what reaches the Pulumi CLI (pulumi.log does not).
-    print(line, file=sys.stderr, flush=True)
+    say(line)
 
 
 def json_object(response: httpx.Response) -> Mapping[str, Any]:

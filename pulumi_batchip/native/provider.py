@@ -10,8 +10,8 @@ back, secrets marked again. No resource logic lives here.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from pulumi.provider.experimental.property_value import PropertyValue
 from pulumi.provider.experimental.provider import (
@@ -37,11 +37,15 @@ from pulumi.provider.experimental.provider import (
 )
 
 from ..errors import BatchIpError
+from ..lines import lines_to
 from . import configuration
+from .engine_log import EngineLog
 from .names import camel_keys, path_to_camel, snake_keys, to_camel, to_snake
 from .resources import Kind, kinds
 from .schema import schema_json
 from .values import plain, plain_map, wire_map
+
+T = TypeVar("T")
 
 
 def _snake(props: Mapping[str, PropertyValue]) -> tuple[dict[str, Any], frozenset[str]]:
@@ -54,9 +58,18 @@ def _camel(values: Mapping[str, Any], secret: frozenset[str]) -> dict[str, Prope
 
 
 class BatchIpNativeProvider(Provider):
-    def __init__(self, version: str) -> None:
+    def __init__(self, version: str, engine_address: str | None = None) -> None:
         self._version = version
         self._kinds = kinds()
+        self._log = EngineLog(engine_address) if engine_address else None
+
+    async def _run(self, urn: str, method: Callable[..., T], *args: Any) -> T:
+        """A provider method in a worker thread (they block on HTTP and waits), its
+        progress lines sent to the engine under ``urn``."""
+        if self._log is None:
+            return await asyncio.to_thread(method, *args)
+        with lines_to(self._log.sink(urn)):
+            return await asyncio.to_thread(method, *args)
 
     def _kind(self, urn: str) -> Kind:
         token = urn.split("::")[-2] if "::" in urn else ""
@@ -105,7 +118,7 @@ class BatchIpNativeProvider(Provider):
         olds, _ = _snake(request.old_inputs)
         news, secret = _snake(request.new_inputs)
         news = kind.prepare(news, secret, request.urn)
-        result = await asyncio.to_thread(kind.provider.check, olds, news)
+        result = await self._run(request.urn, kind.provider.check, olds, news)
         failures = [CheckFailure(path_to_camel(f.property), f.reason) for f in result.failures]
         return CheckResponse(inputs=_camel(result.inputs, secret), failures=failures)
 
@@ -113,7 +126,7 @@ class BatchIpNativeProvider(Provider):
         kind = self._kind(request.urn)
         olds, _ = _snake(request.old_state)
         news, _ = _snake(request.new_inputs)
-        result = await asyncio.to_thread(kind.provider.diff, request.resource_id, olds, news)
+        result = await self._run(request.urn, kind.provider.diff, request.resource_id, olds, news)
         replaces = [path_to_camel(k) for k in result.replaces or ()]
         detail = _detailed_diff(kind, olds, news, replaces) if result.changes else {}
         return DiffResponse(
@@ -128,7 +141,7 @@ class BatchIpNativeProvider(Provider):
     async def create(self, request: CreateRequest) -> CreateResponse:
         kind = self._kind(request.urn)
         props, secret = _snake(request.properties)
-        result = await asyncio.to_thread(kind.provider.create, props)
+        result = await self._run(request.urn, kind.provider.create, props)
         outs = dict(result.outs or {})
         return CreateResponse(
             resource_id=str(result.id), properties=_camel(outs, kind.secret_outputs(outs, secret))
@@ -137,7 +150,7 @@ class BatchIpNativeProvider(Provider):
     async def read(self, request: ReadRequest) -> ReadResponse:
         kind = self._kind(request.urn)
         props, secret = _snake(request.properties)
-        result = await asyncio.to_thread(kind.provider.read, request.resource_id, props)
+        result = await self._run(request.urn, kind.provider.read, request.resource_id, props)
         if not result.id:  # gone: the engine drops it from the state
             return ReadResponse(resource_id=None)
         outs = dict(result.outs or {})
@@ -154,14 +167,14 @@ class BatchIpNativeProvider(Provider):
         kind = self._kind(request.urn)
         olds, _ = _snake(request.olds)
         news, secret = _snake(request.news)
-        result = await asyncio.to_thread(kind.provider.update, request.resource_id, olds, news)
+        result = await self._run(request.urn, kind.provider.update, request.resource_id, olds, news)
         outs = dict(result.outs or {})
         return UpdateResponse(properties=_camel(outs, kind.secret_outputs(outs, secret)))
 
     async def delete(self, request: DeleteRequest) -> None:
         kind = self._kind(request.urn)
         props, _ = _snake(request.properties)
-        await asyncio.to_thread(kind.provider.delete, request.resource_id, props)
+        await self._run(request.urn, kind.provider.delete, request.resource_id, props)
 
 
 def _detailed_diff(

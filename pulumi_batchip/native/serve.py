@@ -21,11 +21,12 @@ def main(argv: list[str]) -> int:
     from .schema import plugin_version
 
     address = next((a for a in reversed(argv) if not a.startswith("-")), None)
-    if address is not None and ":" in address:
+    engine = address if address is not None and ":" in address else None
+    if engine is not None:
         # Ends this process should the engine that started it be killed.
-        _engine_watch.watch(address, _engine_watch.check_period(), _engine_watch.GRACE_SECONDS)
+        _engine_watch.watch(engine, _engine_watch.check_period(), _engine_watch.GRACE_SECONDS)
     version = plugin_version()
-    serve(argv, version, BatchIpNativeProvider(version))
+    serve(argv, version, BatchIpNativeProvider(version, engine))
     return 0
 
 

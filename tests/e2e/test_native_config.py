@@ -165,6 +165,8 @@ def test_secret_private_ips_through_the_plugin(stack: Stack, cloud: Admin, tmp_p
     result = stack.up()
     seen.append(result.stdout + result.stderr)
     assert on_vm(cloud) == ["192.168.0.77", "192.168.0.78"]
+    # The progress line reaches the CLI, with a count instead of the addresses.
+    assert f"batchip: SecondaryIpSet on {VM}: added 2 secret addresses" in result.stdout
     [state] = stack.resources("batchip:index:SecondaryIpSet")
     assert re.fullmatch(rf"{VM}/secret-[0-9a-f]{{16}}", state["id"]), state["id"]
     assert state["outputs"]["secretAddresses"] is True

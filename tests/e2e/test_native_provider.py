@@ -60,8 +60,11 @@ def test_lifecycle_refresh_and_import(stack: Stack, cloud: Admin, tmp_path: Path
     stack.init()
     stack.preview()
     assert mutating_calls(cloud.requests()) == []
-    stack.up()
+    result = stack.up()
     assert held(cloud) == (2, 2)
+    # The providers' progress lines reach the CLI (through the engine's Log service:
+    # the engine hides a native plugin's stderr).
+    assert "batchip: SecondaryIpSet on i-DhjUXmSA: added 192.168.0." in result.stdout, result.stdout
     owned = stack.outputs()
     [edge] = stack.resources(EIP_BATCH)
     assert edge["id"] == owned["batch_id"]
