@@ -36,8 +36,8 @@ if TYPE_CHECKING:
     from .huawei.desired import Desired
     from .huawei.eip import EipClient, PublicIp
     from .huawei.lifecycle import create_batch, delete_batch, read_batch, update_batch
-    from .huawei.operations import BatchOperations
     from .huawei.ownership import ADOPTED_KEYS, SEEN
+    from .huawei.session import EipSession
     from .huawei.tags import RESERVED_TAG_KEYS
 
 _HALF = ProviderHalf(
@@ -54,8 +54,8 @@ _HALF = ProviderHalf(
         ".huawei.desired": ("Desired",),
         ".huawei.eip": ("EipClient", "PublicIp"),
         ".huawei.lifecycle": ("create_batch", "delete_batch", "read_batch", "update_batch"),
-        ".huawei.operations": ("BatchOperations",),
         ".huawei.ownership": ("ADOPTED_KEYS", "SEEN"),
+        ".huawei.session": ("EipSession",),
         ".huawei.tags": ("RESERVED_TAG_KEYS",),
     },
 )
@@ -161,7 +161,7 @@ class EipBatchProvider(BatchIpProvider):
     """The dynamic provider behind :class:`EipBatch` (pickled by reference: keep this
     class at this import path)."""
 
-    def _ops(self, props: Mapping[str, Any]) -> tuple[BatchOperations, cfg.HuaweiSettings]:
+    def _ops(self, props: Mapping[str, Any]) -> tuple[EipSession, cfg.HuaweiSettings]:
         _HALF.load()  # what builds the client: whoever calls this first
         settings = cfg.resolve_huawei(
             self.stack_config,
@@ -174,7 +174,7 @@ class EipBatchProvider(BatchIpProvider):
             key, lambda: EipClient.from_settings(settings, timeout=http_timeout)
         )
         timeout = cfg.eip_job_timeout(self.stack_config)
-        return BatchOperations(client, timeout=timeout, say=progress), settings
+        return EipSession(client, timeout=timeout, say=progress), settings
 
     # -- check / diff ---------------------------------------------------------------
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
