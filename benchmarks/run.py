@@ -42,8 +42,8 @@ from pulumi.dynamic.config import Config
 
 from pulumi_batchip import BandwidthArgs, EipBatch, SecondaryIpSet
 from pulumi_batchip.eip_batch import EipBatchProvider
-from pulumi_batchip.eip_operations import POLL_FIRST, POLL_MAX
 from pulumi_batchip.emulator import EmulatorConfig, RunningEmulator, start_emulator
+from pulumi_batchip.resilience import POLL_FIRST, POLL_GROWTH, POLL_MAX
 from pulumi_batchip.secondary_ip_set import SecondaryIpSetProvider
 from tests.engine import harness
 from tests.engine.harness import (
@@ -65,7 +65,6 @@ BCC_SIZES = (1, 8, 40)
 QUICK_EIP_SIZES = (1, 10)
 QUICK_BCC_SIZES = (1, 8)
 RPC_CONCURRENCY = 4  # the provider server's thread pool, as under `pulumi up`
-POLL_FACTOR = 1.5  # EipBatch's poll backoff (eip_operations)
 INSTANCE = "i-DhjUXmSA"
 
 EIP_TYPE = "pulumi-python:dynamic/batchip:EipBatch"
@@ -163,7 +162,7 @@ def sleep_before_round(rounds: int) -> float:
     """EipBatch's sleep before its poll round number ``rounds`` (1-based)."""
     if rounds < 2:
         return 0.0
-    return float(min(POLL_FIRST * POLL_FACTOR ** (rounds - 2), POLL_MAX))
+    return float(min(POLL_FIRST * POLL_GROWTH ** (rounds - 2), POLL_MAX))
 
 
 # --- one run ----------------------------------------------------------------------------

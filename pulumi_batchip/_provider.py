@@ -9,11 +9,13 @@ and configuration are runtime-only, rebuilt lazily in the provider process. That
 
 from __future__ import annotations
 
+import functools
 import importlib
+import inspect
 import math
 import threading
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pulumi.dynamic import CheckFailure, ConfigureRequest, ResourceProvider
 from pulumi.output import Unknown
@@ -47,14 +49,17 @@ CONFIG_KEYS = tuple(
 )
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class ProviderHalf:
     """The names a resource module's provider methods use and a Pulumi program never
     needs (the inputs' rules, the state layout, clients with their signers and retries,
-    the operations layer): imported into that module's namespace by :meth:`load`, which
-    each provider method calls first, and on first access from outside (the module's
-    ``__getattr__`` calls :meth:`attribute`). The program, which only builds
+    the operations layer): imported into that module's namespace by :meth:`load`,
+    before any method of the provider class runs (``class XProvider(BatchIpProvider,
+    half=_HALF)``), before a module function decorated with :meth:`loading` (one called
+    from outside the provider's methods), and on first access from outside (the
+    module's ``__getattr__`` calls :meth:`attribute`). The program, which only builds
     resources, imports none of them (tests/unit/test_import_time.py)."""
 
     def __init__(self, namespace: dict[str, Any], imports: Mapping[str, Sequence[str]]) -> None:
@@ -76,6 +81,16 @@ class ProviderHalf:
                 self._namespace[name] = getattr(module, name)
         self._loaded = True
 
+    def loading(self, function: F) -> F:
+        """``function``, loading the half before it runs."""
+
+        @functools.wraps(function)
+        def loaded(*args: Any, **kwargs: Any) -> Any:
+            self.load()
+            return function(*args, **kwargs)
+
+        return cast(F, loaded)
+
     def attribute(self, name: str) -> Any:
         if name not in self.names:
             module = self._namespace["__name__"]
@@ -93,6 +108,17 @@ class BatchIpProvider(ResourceProvider):
     """Base of both providers: nothing but the class is ever pickled."""
 
     serialize_as_secret_always = False  # __provider holds no secret: only a class reference
+
+    def __init_subclass__(cls, *, half: ProviderHalf | None = None, **kwargs: Any) -> None:
+        """``class XProvider(BatchIpProvider, half=_HALF)``: every method the class
+        defines loads the module's provider half before it runs. Any of them can be a
+        provider process's first call (a refresh starts with read, a destroy with
+        delete; a test may build the client first)."""
+        super().__init_subclass__(**kwargs)
+        if half is not None:
+            for name, value in list(vars(cls).items()):
+                if inspect.isfunction(value):
+                    setattr(cls, name, half.loading(value))
 
     def __init__(self) -> None:
         super().__init__()

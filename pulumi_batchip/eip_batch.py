@@ -25,7 +25,7 @@ from pulumi.dynamic import (
 from . import config as cfg
 from ._provider import BatchIpProvider, ProviderHalf, contains_unknown, is_unknown, progress
 
-# The provider's half, imported by _HALF.load() (each provider method's first line).
+# The provider's half: loaded before any EipBatchProvider method runs (half=_HALF).
 if TYPE_CHECKING:
     from .eip_inputs import BANDWIDTH_REPLACE_KEYS as BANDWIDTH_REPLACE_KEYS
     from .eip_inputs import REPLACE_KEYS as REPLACE_KEYS
@@ -36,8 +36,8 @@ if TYPE_CHECKING:
     from .huawei.desired import Desired
     from .huawei.eip import EipClient, PublicIp
     from .huawei.lifecycle import create_batch, delete_batch, read_batch, update_batch
-    from .huawei.operations import BatchOperations
     from .huawei.ownership import ADOPTED_KEYS, SEEN
+    from .huawei.session import EipSession
     from .huawei.tags import RESERVED_TAG_KEYS
 
 _HALF = ProviderHalf(
@@ -54,8 +54,8 @@ _HALF = ProviderHalf(
         ".huawei.desired": ("Desired",),
         ".huawei.eip": ("EipClient", "PublicIp"),
         ".huawei.lifecycle": ("create_batch", "delete_batch", "read_batch", "update_batch"),
-        ".huawei.operations": ("BatchOperations",),
         ".huawei.ownership": ("ADOPTED_KEYS", "SEEN"),
+        ".huawei.session": ("EipSession",),
         ".huawei.tags": ("RESERVED_TAG_KEYS",),
     },
 )
@@ -90,10 +90,10 @@ def _eip_output(eip: PublicIp) -> dict[str, Any]:
     }
 
 
+@_HALF.loading  # also called by the testing kit's mocks, outside the provider's methods
 def outputs(
     props: Mapping[str, Any], settings: cfg.HuaweiSettings, batch_id: str, eips: list[PublicIp]
 ) -> dict[str, Any]:
-    _HALF.load()  # also called by the testing kit's mocks
     outs = {
         "schema_version": SCHEMA_VERSION,
         "batch_id": batch_id,
@@ -157,12 +157,11 @@ def _with_cloud_sizes(props: dict[str, Any], eips: list[PublicIp]) -> dict[str, 
     return props
 
 
-class EipBatchProvider(BatchIpProvider):
+class EipBatchProvider(BatchIpProvider, half=_HALF):
     """The dynamic provider behind :class:`EipBatch` (pickled by reference: keep this
     class at this import path)."""
 
-    def _ops(self, props: Mapping[str, Any]) -> tuple[BatchOperations, cfg.HuaweiSettings]:
-        _HALF.load()  # what builds the client: whoever calls this first
+    def _ops(self, props: Mapping[str, Any]) -> tuple[EipSession, cfg.HuaweiSettings]:
         settings = cfg.resolve_huawei(
             self.stack_config,
             region=props.get("region") or None,
@@ -174,11 +173,10 @@ class EipBatchProvider(BatchIpProvider):
             key, lambda: EipClient.from_settings(settings, timeout=http_timeout)
         )
         timeout = cfg.eip_job_timeout(self.stack_config)
-        return BatchOperations(client, timeout=timeout, say=progress), settings
+        return EipSession(client, timeout=timeout, say=progress), settings
 
     # -- check / diff ---------------------------------------------------------------
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        _HALF.load()
         inputs, failures = check_inputs(news)
         SEEN.note_old_inputs(olds)
         # The batch id a create of these inputs gives its EIPs, chosen here so the
@@ -193,7 +191,6 @@ class EipBatchProvider(BatchIpProvider):
         return CheckResult(inputs, failures.items)
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        _HALF.load()
         SEEN.note_outputs(id_, olds)
         olds = migrate_state(olds)
         replaces = []
@@ -228,7 +225,6 @@ class EipBatchProvider(BatchIpProvider):
         return DiffResult(changes=bool(changes), replaces=replaces, stables=["batch_id"])
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        _HALF.load()
         ops, settings = self._ops(props)
         batch_id = str(props.get("batch_id") or uuid.uuid4())
         SEEN.note_live(batch_id)
@@ -238,7 +234,6 @@ class EipBatchProvider(BatchIpProvider):
         )
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        _HALF.load()
         ops, settings = self._ops(props)
         if "count" in props:  # a `.get` view owns nothing
             SEEN.note_outputs(id_, props)
@@ -253,7 +248,6 @@ class EipBatchProvider(BatchIpProvider):
         return ReadResult(id_, outputs(found, settings, id_, eips))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        _HALF.load()
         olds = migrate_state(olds)
         ops, settings = self._ops(news)
         SEEN.note_outputs(id_, olds)
@@ -268,7 +262,6 @@ class EipBatchProvider(BatchIpProvider):
         return UpdateResult(outputs({**news, **record}, settings, id_, eips))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        _HALF.load()
         props = migrate_state(props)
         ops, _settings = self._ops(props)
         delete_batch(ops, id_, list(props.get("eip_ids") or ()))

@@ -28,9 +28,11 @@ import attrs
 from . import config as cfg
 from ._provider import named_list, progress
 from .baidu.bcc import BccClient
-from .eip_operations import BATCH_TAG_KEY, STACK_TAG_KEY, BatchOperations, stack_tag_value
 from .errors import BatchIpError, ConfigError, NotFoundError
 from .huawei.eip import EipClient, PublicIp
+from .huawei.operations import BatchOperations
+from .huawei.ownership import BATCH_TAG_KEY, STACK_TAG_KEY
+from .huawei.tags import stack_tag_value
 from .stack_export import (
     EIP_BATCH,
     INTERRUPTED,

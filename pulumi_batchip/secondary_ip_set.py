@@ -27,7 +27,7 @@ from ._provider import BatchIpProvider, ProviderHalf, coerce_int, contains_unkno
 from .baidu import secrecy
 from .baidu.secrecy import HIDDEN_FLAG, hidden, progress
 
-# The provider's half, imported by _HALF.load() (each provider method's first line).
+# The provider's half: loaded before any SecondaryIpSetProvider method runs (half=_HALF).
 if TYPE_CHECKING:
     from .baidu.bcc import BccClient
     from .baidu.claims import claim_diffed, claimant
@@ -77,7 +77,7 @@ __all__ = [
 ]
 
 
-class SecondaryIpSetProvider(BatchIpProvider):
+class SecondaryIpSetProvider(BatchIpProvider, half=_HALF):
     """The dynamic provider behind :class:`SecondaryIpSet` (pickled by reference:
     keep this class at this import path)."""
 
@@ -85,7 +85,6 @@ class SecondaryIpSetProvider(BatchIpProvider):
     def _operations(self, region: str | None) -> tuple[SetOperations, str]:
         """The operations on the BCC client of ``region`` (the configured one if None),
         and that region."""
-        _HALF.load()  # what builds the client: whoever calls this first
         settings = cfg.resolve_baidu(self.stack_config, region=region)
         key = ("bcc", settings.endpoint, settings.credentials)
         timeout = self.http_timeout()
@@ -102,7 +101,6 @@ class SecondaryIpSetProvider(BatchIpProvider):
 
     # -- check / diff ---------------------------------------------------------------
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        _HALF.load()
         inputs, failures = check_inputs(news)
         # Two sets can own the same address list, hence the same id (one adopted the
         # other's): the owner key, chosen once and then kept, tells them apart.
@@ -111,7 +109,6 @@ class SecondaryIpSetProvider(BatchIpProvider):
         return CheckResult(inputs, failures.items)
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        _HALF.load()
         olds = self._migrated(olds)
         claim_diffed(id_, olds, progress)
         effective = {
@@ -151,7 +148,6 @@ class SecondaryIpSetProvider(BatchIpProvider):
 
     # -- create / read / update / delete ----------------------------------------------
     def create(self, props: dict[str, Any]) -> CreateResult:
-        _HALF.load()
         with hidden(props.get(HIDDEN_FLAG) is True):
             desired = Desired.from_props(props)
             operations, region = self._operations(desired.region)
@@ -159,7 +155,6 @@ class SecondaryIpSetProvider(BatchIpProvider):
             return CreateResult(id_, outputs_of(desired, region, owned))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        _HALF.load()
         with hidden(props.get(HIDDEN_FLAG) is True):
             imported = "private_ips" not in props or "instance_id" not in props
             if imported:
@@ -179,7 +174,6 @@ class SecondaryIpSetProvider(BatchIpProvider):
             return ReadResult(id_, outs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        _HALF.load()
         with hidden(olds.get(HIDDEN_FLAG) is True or news.get(HIDDEN_FLAG) is True):
             olds = self._migrated(olds)
             desired = Desired.from_props(news)
@@ -194,7 +188,6 @@ class SecondaryIpSetProvider(BatchIpProvider):
             return UpdateResult(outputs_of(desired, region, owned))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        _HALF.load()
         with hidden(props.get(HIDDEN_FLAG) is True):
             if "instance_id" in props:
                 state = self._migrated(props)
