@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from pulumi_batchip.native.schema import GO_MODULE, LANGUAGES
+from pulumi_batchip.native.schema import GO_MODULE, LANGUAGES, schema_json
 
 from ..conftest import Admin
 from .conftest import REPO, Stack, held, native_stack, plugin_dir
@@ -127,7 +127,8 @@ def test_generated_files(sdks: Path) -> None:
     assert package["pulumi"] == {"resource": True, "name": "batchip", "version": package["version"]}
     for name in ("eipBatch.ts", "secondaryIpSet.ts", "provider.ts", "types/input.ts"):
         assert (sdks / "nodejs" / name).is_file(), name
-    assert f"module {GO_MODULE}\n" in (sdks / "go" / "go.mod").read_text()
+    go_mod = (sdks / "go" / "go.mod").read_text()
+    assert f"module {GO_MODULE}\n" in go_mod and f"require {PULUMI_GO_SDK} v3." in go_mod
     for name in ("eipBatch.go", "secondaryIpSet.go", "provider.go", "config/config.go"):
         assert (sdks / "go" / "batchip" / name).is_file(), name
     pyproject = (sdks / "python" / "pyproject.toml").read_text()
@@ -184,14 +185,33 @@ def py_sdk(sdks: Path) -> Path:
 
 
 def test_python_sdk_compiles_and_imports(py_sdk: Path) -> None:
+    """Installed, it imports beside this package (pulumi_batchip, another name)."""
     probe = (
-        f"import {PY_PACKAGE} as b; "
+        f"import pulumi_batchip, {PY_PACKAGE} as b; "
         "print(sorted(n for n in ('EipBatch', 'SecondaryIpSet', 'Provider', 'BandwidthArgs') "
         "if hasattr(b, n)))"
     )
-    env = {**os.environ, "PYTHONPATH": str(py_sdk)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(py_sdk), str(REPO)])}
     out = run(sys.executable, "-c", probe, cwd=py_sdk, env=env)
     assert out.strip() == "['BandwidthArgs', 'EipBatch', 'Provider', 'SecondaryIpSet']"
+
+
+def test_gen_sdk_needs_the_language_host(tmp_path: Path, pulumi_bin: Path) -> None:
+    """The CLI alone cannot generate: it hands the work to pulumi-language-<lang>."""
+    alone = tmp_path / "cli-alone"
+    alone.mkdir()
+    # A copy: the CLI looks beside its own (symlink-resolved) executable too.
+    shutil.copy2(pulumi_bin / "pulumi", alone / "pulumi")
+    stack = Stack(tmp_path, pulumi_bin, "")
+    path = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p]
+    stack.env["PATH"] = os.pathsep.join([str(alone), *(p for p in path if p != str(pulumi_bin))])
+    if shutil.which("pulumi-language-go", path=stack.env["PATH"]):
+        pytest.skip("a pulumi-language-go on PATH outside the toolchain")
+    schema = tmp_path / "schema.json"
+    schema.write_text(schema_json())
+    result = stack.run("package", "gen-sdk", str(schema), "--language", "go", check=False)
+    assert result.returncode != 0
+    assert "no language plugin 'pulumi-language-go' found" in result.stderr
 
 
 # The same small stack in each language: 2 EIPs (dedicated 5 Mbit/s) and 2 secondary
