@@ -3,8 +3,9 @@
 # absolute directory to put first on PATH. That directory holds `pulumi`,
 # `pulumi-language-python` (+ its `pulumi-language-python-exec` shim),
 # `pulumi-resource-pulumi-python`, the launcher the engine starts for Python dynamic
-# resources such as ours, and `pulumi-language-yaml`, the host of Pulumi YAML programs
-# (examples/yaml-edge).
+# resources such as ours, `pulumi-language-yaml`, the host of Pulumi YAML programs
+# (examples/yaml-edge), and `pulumi-language-go` and `pulumi-language-nodejs`, our
+# hosts of Go and Node.js programs, which also serve `pulumi package gen-sdk`.
 #
 #   export PATH="$(bash scripts/pulumi-cli.sh | tail -n 1):$PATH"
 #
@@ -16,8 +17,9 @@
 #      shared by every clone on this machine;
 #   3. Pulumi's official installer (https://get.pulumi.com), into that cache;
 #   4. a build from Go modules (tools/pulumi-cli: the CLI from
-#      github.com/pulumi/pulumi/pkg/v3, the Python language host from our small host on
-#      github.com/pulumi/pulumi/sdk/v3; tools/pulumi-yaml: the YAML language host from
+#      github.com/pulumi/pulumi/pkg/v3, the Python, Go and Node.js language hosts from
+#      our small hosts on github.com/pulumi/pulumi/sdk/v3 and pkg/v3's code generators;
+#      tools/pulumi-yaml: the YAML language host from
 #      github.com/pulumi/pulumi-yaml, a module of its own so that its older Pulumi
 #      requirements never move the CLI's), into that cache.
 # Progress and the time of each step go to stderr. Exit status 0 with the directory as
@@ -42,7 +44,7 @@ CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/pulumi-batchip/pulumi-$VERSION"
 BIN="$CACHE/bin"
 INSTALL_URL="${PULUMI_INSTALL_URL:-https://get.pulumi.com}"
 ROUTES="${BATCHIP_PULUMI_ROUTES:-path cache installer build}"
-NEEDED="pulumi pulumi-language-python pulumi-language-python-exec pulumi-resource-pulumi-python pulumi-language-yaml"
+NEEDED="pulumi pulumi-language-python pulumi-language-python-exec pulumi-resource-pulumi-python pulumi-language-yaml pulumi-language-go pulumi-language-nodejs"
 
 log() { printf 'pulumi-cli: %s\n' "$*" >&2; }
 STEP_START=0
@@ -52,7 +54,7 @@ step_done() { log "  done in $((SECONDS - STEP_START)) s"; }
 # The sources of our part of the build: a cache built from other sources is rebuilt.
 source_id() {
   {
-    (cd "$TOOLS" && cat go.mod go.sum tools.go pulumi-language-python/*.go)
+    (cd "$TOOLS" && cat go.mod go.sum $(find . -name '*.go' -type f | LC_ALL=C sort))
     (cd "$YAML_TOOLS" && cat go.mod go.sum tools.go)
   } | sha256sum | cut -c1-16
 }
@@ -131,6 +133,12 @@ route_build() {
   GOFLAGS=-mod=readonly go build -trimpath -ldflags "$ldflags" -o "$staging/pulumi-language-python" \
     ./pulumi-language-python || { log "  building pulumi-language-python failed"; return 1; }
   step_done
+  for lang in go nodejs; do
+    step "building pulumi-language-$lang (tools/pulumi-cli/pulumi-language-$lang)"
+    GOFLAGS=-mod=readonly go build -trimpath -ldflags "$ldflags" -o "$staging/pulumi-language-$lang" \
+      "./pulumi-language-$lang" || { log "  building pulumi-language-$lang failed"; return 1; }
+    step_done
+  done
   step "downloading and building pulumi-language-yaml $YAML_VERSION (github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml; about 2 minutes on a fresh machine, seconds with a warm Go cache)"
   (cd "$YAML_TOOLS" && GOFLAGS=-mod=readonly go build -trimpath \
     -ldflags "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=$YAML_VERSION" \

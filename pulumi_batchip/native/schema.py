@@ -99,6 +99,19 @@ OBJECT_TYPES: dict[str, dict[str, Any]] = {
 }
 
 
+# The SDKs `pulumi package gen-sdk` generates from this schema (README, "From other
+# languages"). The Python one is `pulumi_batchip_native`: `pulumi_batchip`, the name
+# Pulumi would pick, is this package (its dynamic resources), and one environment
+# holds both. Go: a module of its own, `<module>/batchip` the package to import;
+# Node.js: a scoped npm name, as `@pulumi/*` names Pulumi's own packages.
+GO_MODULE = "github.com/pulumi-batchip/pulumi-batchip/sdk/go"
+LANGUAGES: dict[str, dict[str, Any]] = {
+    "python": {"packageName": "pulumi_batchip_native", "pyproject": {"enabled": True}},
+    "go": {"importBasePath": f"{GO_MODULE}/{PACKAGE}"},
+    "nodejs": {"packageName": "@pulumi-batchip/batchip"},
+}
+
+
 def _type(doc_type: str) -> dict[str, Any]:
     if doc_type.startswith("array:"):
         return {"type": "array", "items": {"$ref": f"#/types/{doc_type[6:]}"}}
@@ -172,6 +185,10 @@ def schema(version: str) -> dict[str, Any]:
         },
         "resources": {token: resource(kind) for token, kind in sorted(kinds().items())},
         "types": OBJECT_TYPES,
+        # supportPack: the SDKs carry their own metadata (go.mod, pyproject.toml,
+        # package.json) and the schema's version.
+        "meta": {"supportPack": True},
+        "language": LANGUAGES,
     }
 
 

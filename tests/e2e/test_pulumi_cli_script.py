@@ -21,6 +21,8 @@ NEEDED = (
     "pulumi-language-python-exec",
     "pulumi-resource-pulumi-python",
     "pulumi-language-yaml",
+    "pulumi-language-go",
+    "pulumi-language-nodejs",
 )
 
 
@@ -108,10 +110,11 @@ def copy_of_the_sources(tmp: Path) -> Path:
 
 
 def source_id(root: Path) -> str:
-    """What the script computes: tools/pulumi-cli's sources, then tools/pulumi-yaml's."""
+    """What the script computes: tools/pulumi-cli's sources (every .go file, by path),
+    then tools/pulumi-yaml's."""
     cli, yaml = root / "tools" / "pulumi-cli", root / "tools" / "pulumi-yaml"
-    files = [cli / "go.mod", cli / "go.sum", cli / "tools.go"]
-    files += sorted((cli / "pulumi-language-python").glob("*.go"))
+    files = [cli / "go.mod", cli / "go.sum"]
+    files += sorted(cli.rglob("*.go"), key=lambda f: f"./{f.relative_to(cli).as_posix()}")
     files += [yaml / "go.mod", yaml / "go.sum", yaml / "tools.go"]
     return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()[:16]
 

@@ -124,3 +124,20 @@ def test_names_round_trip() -> None:
 )
 def test_plugin_version_is_semver(python: str, semver: str) -> None:
     assert plugin_version(python) == semver
+
+
+def test_sdk_language_settings() -> None:
+    """The SDKs `pulumi package gen-sdk` generates (tests/e2e/test_generated_sdks.py):
+    the Python one must not take this package's import name, and the Go and npm names
+    are the README's."""
+    languages = SCHEMA["language"]
+    python_name = languages["python"]["packageName"]
+    assert python_name == "pulumi_batchip_native" and python_name != "pulumi_batchip"
+    assert python_name.isidentifier()
+    assert languages["python"]["pyproject"] == {"enabled": True}
+    go_path = languages["go"]["importBasePath"]
+    assert go_path == "github.com/pulumi-batchip/pulumi-batchip/sdk/go/batchip"
+    assert go_path.rsplit("/", 1)[-1] == SCHEMA["name"]  # the Go package is `batchip`
+    assert languages["nodejs"]["packageName"] == "@pulumi-batchip/batchip"
+    assert SCHEMA["meta"] == {"supportPack": True}
+    assert set(languages) == {"python", "go", "nodejs"}

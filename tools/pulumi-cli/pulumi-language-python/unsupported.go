@@ -1,9 +1,10 @@
 package main
 
 // What this host refuses, with words a user can act on. The code-generation calls
-// (GenerateProgram, GenerateProject, GeneratePackage, Pack, Link, Template) answer
-// Unimplemented: `pulumi import` needs --generate-code=false with this host, and
-// `pulumi convert` / `pulumi package gen-sdk --language python` need Pulumi's own host.
+// (GenerateProgram, GenerateProject, Pack, Link, Template) answer Unimplemented:
+// `pulumi import` needs --generate-code=false with this host, and `pulumi convert`
+// needs Pulumi's own host. GeneratePackage (`pulumi package gen-sdk --language
+// python`) is served, by generate.go.
 
 const debuggerRefused = "--attach-debugger is not supported by this Python language host " +
 	"(pulumi-batchip's tools/pulumi-cli build); run without --attach-debugger, or with " +
