@@ -177,6 +177,30 @@ def test_each_provider_method_loads_the_provider_half_first(
     assert module._HALF.names <= set(vars(module)), method
 
 
+@pytest.mark.parametrize(
+    ("module", "builder"),
+    [
+        (eip_batch, lambda: eip_batch.EipBatchProvider()._ops({})),
+        (secondary_ip_set, lambda: secondary_ip_set.SecondaryIpSetProvider()._operations(None)),
+    ],
+    ids=["EipBatchProvider._ops", "SecondaryIpSetProvider._operations"],
+)
+def test_the_client_builders_load_the_provider_half_first(
+    module: Any, builder: Callable[[], Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reliability layer builds a client before any public method (test_secrets)."""
+    for variable in CREDENTIAL_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setattr(module._HALF, "_loaded", False)
+    for name in module._HALF.names:
+        monkeypatch.delitem(vars(module), name, raising=False)
+    try:
+        builder()
+    except Exception as exc:  # no credentials: beside the point here
+        assert not isinstance(exc, NameError), exc
+    assert module._HALF.names <= set(vars(module))
+
+
 def test_eip_outputs_loads_the_provider_half_first(monkeypatch: pytest.MonkeyPatch) -> None:
     """The testing kit's mocks call ``outputs`` without any provider method before it."""
     monkeypatch.setattr(eip_batch._HALF, "_loaded", False)
