@@ -151,8 +151,17 @@ class BatchIpNativeProvider(Provider):
         kind = self._kind(request.urn)
         props, secret = _snake(request.properties)
         result = await self._run(request.urn, kind.provider.read, request.resource_id, props)
-        if not result.id:  # gone: the engine drops it from the state
-            return ReadResponse(resource_id=None)
+        if not result.id:
+            if not request.properties:
+                # An import or a get: nothing to drop, and the engine would record a
+                # resource without inputs or outputs (it takes empty properties, which
+                # is all this SDK can send, for a live resource).
+                name = kind.token.rpartition(":")[2]
+                raise BatchIpError(
+                    f"{name} {request.resource_id!r} does not exist: nothing in the cloud "
+                    "answers to this id"
+                )
+            return ReadResponse(resource_id=None)  # gone: a refresh drops it from state
         outs = dict(result.outs or {})
         # A refresh keeps the inputs the program gave; an import gets the inputs that
         # would make this resource.
