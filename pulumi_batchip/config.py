@@ -332,6 +332,19 @@ def _seconds(
     return value
 
 
+def timeout_seconds(
+    names: tuple[str, str], config: Mapping[str, str], env: Mapping[str, str] | None = None
+) -> float:
+    """The setting ``names`` (``EIP_JOB_TIMEOUT`` or ``HTTP_TIMEOUT``) in seconds."""
+    default = DEFAULT_EIP_JOB_TIMEOUT if names == EIP_JOB_TIMEOUT else DEFAULT_HTTP_TIMEOUT
+    return _seconds(names, default, config, env)
+
+
+def allows_insecure_http(config: Mapping[str, str], env: Mapping[str, str] | None = None) -> bool:
+    """Whether plain http is allowed beyond loopback."""
+    return _truthy(_lookup(ALLOW_INSECURE_HTTP, config, _environ() if env is None else env))
+
+
 def eip_job_timeout(config: Mapping[str, str], env: Mapping[str, str] | None = None) -> float:
     """Seconds to wait for EIP jobs (and for a lost create to show up) before giving up."""
     return _seconds(EIP_JOB_TIMEOUT, DEFAULT_EIP_JOB_TIMEOUT, config, env)

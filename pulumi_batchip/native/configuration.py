@@ -11,6 +11,7 @@ provider's inputs are kept in state, and Check hands them back marked secret.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +20,7 @@ from pulumi.dynamic.config import Config
 from pulumi.provider.experimental.property_value import PropertyValue
 
 from .. import config as cfg
+from ..errors import ConfigError
 from .resources import PACKAGE
 
 
@@ -72,14 +74,37 @@ def unknown_key_reason(key: str) -> str:
     )
 
 
-def format_problems(args: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(key, why) for each region or project id given in a form the vendor never uses."""
+def format_problems(
+    args: Mapping[str, Any], env: Mapping[str, str] | None = None
+) -> list[tuple[str, str]]:
+    """(key, why) for each region or project id given in a form the vendor never uses,
+    and each endpoint, timeout or switch the providers would refuse at their first
+    call (checked here so that ``preview`` says it, before any resource)."""
     found = []
     for name, rule in RULES.items():
         value = args.get(name)
         if isinstance(value, str) and (problem := rule(value)):
             found.append((name, f"{PACKAGE}:{name} {problem}"))
+    env = os.environ if env is None else env
+    given = {key: _text(args[name]) for name, key in SETTINGS if args.get(name) is not None}
+    switch = native_name(cfg.ALLOW_INSECURE_HTTP[0])
+    if switch in args and _text(args[switch]).lower() not in _SWITCH_WORDS:
+        found.append((switch, f"{PACKAGE}:{switch} must be true or false, not {args[switch]!r}"))
+    allow = cfg.allows_insecure_http(given, env)
+    for names in (cfg.EIP_JOB_TIMEOUT, cfg.HTTP_TIMEOUT, cfg.BCC_ENDPOINT, cfg.EIP_ENDPOINT):
+        if names[0] not in given:
+            continue
+        try:
+            if names in (cfg.EIP_JOB_TIMEOUT, cfg.HTTP_TIMEOUT):
+                cfg.timeout_seconds(names, given, env)
+            else:
+                cfg.check_endpoint(given[names[0]], names, allow_insecure=allow)
+        except ConfigError as refused:
+            found.append((native_name(names[0]), str(refused)))
     return found
+
+
+_SWITCH_WORDS = frozenset({"true", "false", "1", "0", "yes", "no", "on", "off"})
 
 
 def secret_inputs(inputs: Mapping[str, PropertyValue]) -> dict[str, PropertyValue]:

@@ -235,3 +235,37 @@ def test_a_changed_region_replaces_the_batch_that_takes_it_from_config() -> None
     provider = configured({"huaweiRegion": "cn-north-4", "huaweiProjectId": PROJECT})
     diff = run(provider.diff(DiffRequest(urn, "batch-1", wire_map(olds), wire_map(news), [])))
     assert not diff.changes and not diff.replaces
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ({"eipJobTimeout": "abc"}, "eipJobTimeout: batchip:eipJobTimeout / "),
+        ({"eipJobTimeout": "-1"}, "'-1' is not a positive number of seconds"),
+        ({"httpTimeout": "-5"}, "httpTimeout: batchip:httpTimeout / BATCHIP_HTTP_TIMEOUT: '-5'"),
+        ({"eipEndpoint": "not a url"}, "eipEndpoint: batchip:eipEndpoint / "),
+        ({"bccEndpoint": "http://bcc.example.com"}, "plain http is only accepted for loopback"),
+        ({"allowInsecureHttp": "maybe"}, "batchip:allowInsecureHttp must be true or false"),
+    ],
+)
+def test_check_config_refuses_what_the_providers_would_refuse_later(
+    given: dict[str, str], expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # So that preview says it, before any resource (it once failed only in up, deep in
+    # a create).
+    monkeypatch.delenv("BATCHIP_ALLOW_INSECURE_HTTP", raising=False)
+    _inputs, failures = check_config(wire_map(given))
+    [failure] = failures
+    assert expected in failure, failure
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"eipJobTimeout": "900", "httpTimeout": 30, "allowInsecureHttp": False},
+        {"eipEndpoint": "http://127.0.0.1:8700", "bccEndpoint": "https://bcc.example.com"},
+        {"eipEndpoint": "http://emulator.internal:8700", "allowInsecureHttp": "true"},
+    ],
+)
+def test_check_config_takes_good_settings(given: dict[str, object]) -> None:
+    assert check_config(wire_map(given))[1] == []
