@@ -9,7 +9,7 @@ One rule both ways, for every key at any depth, except the keys of a user's map
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 # Maps whose keys are the user's data, never renamed (snake and camel spell them alike).
@@ -25,6 +25,17 @@ def to_camel(name: str) -> str:
 
 def to_snake(name: str) -> str:
     return _UPPER.sub(lambda m: "_" + m.group(0).lower(), name)
+
+
+def camel_text(text: str, names: Iterable[str]) -> str:
+    """A message of the providers with the snake_case property ``names`` in it spelled
+    as the schema spells them (``give exactly one of private_ips and count`` ->
+    ``privateIps``). Only those names: a user's value in a message stays as given."""
+    snake = sorted({n for n in names if "_" in n}, key=len, reverse=True)
+    if not snake:
+        return text
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, snake)) + r")\b")
+    return pattern.sub(lambda m: to_camel(m.group(0)), text)
 
 
 def path_to_camel(path: str) -> str:

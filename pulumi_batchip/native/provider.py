@@ -40,12 +40,14 @@ from ..errors import BatchIpError
 from ..lines import lines_to
 from . import configuration
 from .engine_log import EngineLog
-from .names import camel_keys, path_to_camel, snake_keys, to_camel, to_snake
+from .names import camel_keys, camel_text, path_to_camel, snake_keys, to_camel, to_snake
 from .resources import Kind, kinds
-from .schema import schema_json
+from .schema import property_names, schema_json
 from .values import plain, plain_map, wire_map
 
 T = TypeVar("T")
+# Every property name of the schema as the providers' messages spell it.
+SNAKE_NAMES = frozenset(to_snake(n) for n in property_names())
 
 
 def _snake(props: Mapping[str, PropertyValue]) -> tuple[dict[str, Any], frozenset[str]]:
@@ -118,8 +120,14 @@ class BatchIpNativeProvider(Provider):
         olds, _ = _snake(request.old_inputs)
         news, secret = _snake(request.new_inputs)
         news = kind.prepare(news, secret, request.urn)
+        strays = _strays(kind, request.new_inputs)
+        if strays:  # a misspelt input would otherwise be dropped, its default used
+            return CheckResponse(inputs=request.new_inputs, failures=strays)
         result = await self._run(request.urn, kind.provider.check, olds, news)
-        failures = [CheckFailure(path_to_camel(f.property), f.reason) for f in result.failures]
+        failures = [
+            CheckFailure(path_to_camel(f.property), camel_text(f.reason, SNAKE_NAMES))
+            for f in result.failures
+        ]
         return CheckResponse(inputs=_camel(result.inputs, secret), failures=failures)
 
     async def diff(self, request: DiffRequest) -> DiffResponse:
@@ -184,6 +192,22 @@ class BatchIpNativeProvider(Provider):
         kind = self._kind(request.urn)
         props, _ = _snake(request.properties)
         await self._run(request.urn, kind.provider.delete, request.resource_id, props)
+
+
+def _strays(kind: Kind, inputs: Mapping[str, PropertyValue]) -> list[CheckFailure]:
+    """A failure for each input the type does not have (a null is no input at all: a
+    Python program names its outputs that way)."""
+    known = kind.known_inputs()
+    given = kind.input_names()
+    listed = ", ".join(given)
+    failures = []
+    for key, value in inputs.items():
+        if key in known or plain(value) is None:
+            continue
+        hint = f" (the schema spells it {to_camel(key)})" if to_camel(key) in given else ""
+        reason = f"{key} is not an input of {kind.name}{hint}; its inputs are {listed}"
+        failures.append(CheckFailure(key, reason))
+    return failures
 
 
 def _detailed_diff(

@@ -12,11 +12,13 @@ import attrs
 
 from .._provider import BatchIpProvider
 from ..baidu.secrecy import HIDDEN_FLAG
+from ..baidu.set_state import OWNER_KEY
 from ..eip_batch import EipBatchProvider
 from ..eip_inputs import DECLARATION as EIP_DECLARATION
 from ..inputs import Declaration
 from ..secondary_ip_inputs import DECLARATION as SET_DECLARATION
 from ..secondary_ip_set import SecondaryIpSetProvider
+from .names import to_camel
 
 PACKAGE = "batchip"
 
@@ -31,6 +33,23 @@ class Kind:
     declaration: Declaration
     provider: BatchIpProvider
     prepare: Prepare
+    # Inputs set by the plugin (from the request, as the dynamic resource class does in
+    # the user's program) or by the provider's check (the batch id, the owner key),
+    # which state and an import's inputs carry.
+    own_keys: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.token.rpartition(":")[2]
+
+    def input_names(self) -> tuple[str, ...]:
+        """The schema's names of the inputs the user gives (hidden ones are set for
+        them, as are ``own_keys``)."""
+        return tuple(to_camel(f.name) for f in self.declaration.fields if not f.hidden)
+
+    def known_inputs(self) -> frozenset[str]:
+        """Every input name a request may carry: the user's, the hidden and own ones."""
+        return frozenset(to_camel(n) for n in (*self.declaration.names, *self.own_keys))
 
     def secret_outputs(self, outs: Mapping[str, Any], secret: frozenset[str]) -> frozenset[str]:
         """What stays secret in outputs: what was secret coming in, and the addresses of
@@ -68,12 +87,19 @@ def _secondary_ip_set(news: dict[str, Any], secret: frozenset[str], _urn: str) -
 def kinds() -> dict[str, Kind]:
     """One provider object per type, for the life of the plugin process."""
     found = (
-        Kind(f"{PACKAGE}:index:EipBatch", EIP_DECLARATION, EipBatchProvider(), _eip_batch),
+        Kind(
+            f"{PACKAGE}:index:EipBatch",
+            EIP_DECLARATION,
+            EipBatchProvider(),
+            _eip_batch,
+            own_keys=("stack_scope", "batch_id"),
+        ),
         Kind(
             f"{PACKAGE}:index:SecondaryIpSet",
             SET_DECLARATION,
             SecondaryIpSetProvider(),
             _secondary_ip_set,
+            own_keys=(HIDDEN_FLAG, OWNER_KEY),
         ),
     )
     return {kind.token: kind for kind in found}

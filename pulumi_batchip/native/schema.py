@@ -207,3 +207,14 @@ def plugin_version(python_version: str = __version__) -> str:
 
 def schema_json(version: str | None = None) -> str:
     return json.dumps(schema(version or plugin_version()), indent=2, ensure_ascii=False)
+
+
+def property_names() -> frozenset[str]:
+    """Every property name of the schema's resources and types (inputs and outputs)."""
+    document = schema(plugin_version())
+    found: set[str] = set()
+    for section in (document["resources"], document.get("types", {})):
+        for spec in section.values():
+            for key in ("inputProperties", "properties"):
+                found.update(spec.get(key, {}))
+    return frozenset(found)

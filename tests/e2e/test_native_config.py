@@ -66,6 +66,10 @@ def test_credentials_from_batchip_config(stack: Stack, cloud: Admin, tmp_path: P
     text = missing.stdout + missing.stderr
     assert "`batchip:huaweiAccessKey`" in text and "HW_ACCESS_KEY" in text, text
     assert "`batchip:baiduAccessKey`" in text and "BAIDUCLOUD_ACCESS_KEY" in text, text
+    # Our message alone under the resource: no "Unexpected <class ...>", none of our
+    # frames (the program's own traceback, the SDK's, is the language host's to show).
+    assert "error: missing Huawei access key: set the Pulumi config" in text, text
+    assert "Unexpected <class" not in text and "pulumi_batchip/" not in text, text
     assert held(cloud) == (0, 0)
 
     # Set in plain text: for a key named like a secret's the CLI wants --plaintext.
@@ -118,6 +122,7 @@ def test_credentials_from_batchip_config(stack: Stack, cloud: Admin, tmp_path: P
     assert refused.returncode != 0
     text = refused.stdout + refused.stderr
     assert re.search(r"HTTP 401 APIGW\.0301 .*\(request id [0-9a-f-]+\)", text), text
+    assert "Unexpected <class" not in text and "pulumi_batchip/" not in text, text
     assert "replace" not in refused.stdout
     assert held(cloud) == (2, 3)
 

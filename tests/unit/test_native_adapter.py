@@ -123,3 +123,39 @@ def test_pip_install_puts_the_plugin_on_path() -> None:
     line = 'pulumi-resource-batchip = "pulumi_batchip.native.serve:console"'
     assert line in PYPROJECT.read_text()
     assert callable(serve.console)
+
+
+def test_an_input_the_type_does_not_have_fails_the_check() -> None:
+    # A misspelt input was dropped and its default used.
+    news = wire_map({"count": 2, "bandwidth": {"size": 5}, "publicIpType": "5_sbgp"})
+    _inputs, failures = check("EipBatch", news)
+    [failure] = failures
+    assert failure.startswith("publicIpType: publicIpType is not an input of EipBatch;")
+    assert "publicipType" in failure and "stackScope" not in failure
+
+
+def test_a_python_name_gets_the_schema_spelling() -> None:
+    news = wire_map({"instance_id": "i-1", "count": 1})
+    _inputs, failures = check("SecondaryIpSet", news)
+    assert failures == [
+        "instance_id: instance_id is not an input of SecondaryIpSet (the schema spells it "
+        "instanceId); its inputs are instanceId, privateIps, count, ipv6, reboot, region, adopt"
+    ]
+
+
+def test_a_null_is_no_input_and_the_keys_set_for_an_input_pass() -> None:
+    # A Python program names an output with None; an import's inputs carry the ids
+    # the plugin and the provider set.
+    news = wire_map({"count": 2, "bandwidth": {"size": 5}, "publicIps": None})
+    assert check("EipBatch", news)[1] == []
+    news = wire_map({"count": 2, "bandwidth": {"size": 5}, "batchId": "b", "stackScope": "x"})
+    assert check("EipBatch", news)[1] == []
+    news = wire_map({"instanceId": "i-1", "count": 1, "ownerKey": "k"})
+    assert check("SecondaryIpSet", news)[1] == []
+
+
+def test_the_rules_name_the_inputs_as_the_schema_does() -> None:
+    news = wire_map({"instanceId": "i-1", "count": 1, "privateIps": ["10.0.0.9"]})
+    _inputs, failures = check("SecondaryIpSet", news)
+    assert "count: give exactly one of privateIps and count, not both" in failures, failures
+    assert not [f for f in failures if "private_ips" in f]
