@@ -146,6 +146,16 @@ CALLS: list[tuple[str, Callable[[Any], Any]]] = [
 ]
 
 
+def _unloaded(module: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``module`` as a provider process has it before any call: its half not loaded,
+    and no credentials (what fails for want of them is beside the point)."""
+    for variable in CREDENTIAL_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setattr(module._HALF, "_loaded", False)
+    for name in module._HALF.names:
+        monkeypatch.delitem(vars(module), name, raising=False)
+
+
 @pytest.mark.parametrize(
     ("module", "provider_class"),
     [
@@ -165,11 +175,7 @@ def test_each_provider_method_loads_the_provider_half_first(
     """Any method can be a provider process's first call (a refresh starts with read, a
     destroy with delete): each must load what it uses. Other failures are fine here
     (no credentials, made-up state): only a NameError is not."""
-    for variable in CREDENTIAL_VARIABLES:
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setattr(module._HALF, "_loaded", False)
-    for name in module._HALF.names:
-        monkeypatch.delitem(vars(module), name, raising=False)
+    _unloaded(module, monkeypatch)
     try:
         call(provider_class())
     except Exception as exc:  # no credentials, made-up state: beside the point here
@@ -189,11 +195,7 @@ def test_the_client_builders_load_the_provider_half_first(
     module: Any, builder: Callable[[], Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The reliability layer builds a client before any public method (test_secrets)."""
-    for variable in CREDENTIAL_VARIABLES:
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setattr(module._HALF, "_loaded", False)
-    for name in module._HALF.names:
-        monkeypatch.delitem(vars(module), name, raising=False)
+    _unloaded(module, monkeypatch)
     try:
         builder()
     except Exception as exc:  # no credentials: beside the point here
