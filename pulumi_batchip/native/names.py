@@ -3,7 +3,9 @@ speak snake_case (``publicip_type``), a Pulumi package schema camelCase
 (``publicipType``, what every language's SDK generator expects).
 
 One rule both ways, for every key at any depth, except the keys of a user's map
-(``tags``): those are data, not names.
+(``tags``): those are data, not names. Also the plugin's other names: its package, the
+resources' type tokens and its settings' names (``batchip:huaweiRegion``), which
+``orphans`` reads in a stack export as well (this module imports nothing heavy).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any
+
+PACKAGE = "batchip"
 
 # Maps whose keys are the user's data, never renamed (snake and camel spell them alike).
 USER_MAPS = frozenset({"tags"})
@@ -25,6 +29,21 @@ def to_camel(name: str) -> str:
 
 def to_snake(name: str) -> str:
     return _UPPER.sub(lambda m: "_" + m.group(0).lower(), name)
+
+
+def type_token(resource: str) -> str:
+    """The plugin's type token of a resource class: ``EipBatch`` ->
+    ``batchip:index:EipBatch``."""
+    return f"{PACKAGE}:index:{resource}"
+
+
+def native_name(key: str) -> str:
+    """A setting's name among the provider's inputs: ``batchip:eipEndpoint`` ->
+    ``eipEndpoint``, ``huaweicloud:projectId`` -> ``huaweiProjectId``."""
+    namespace, _, name = key.partition(":")
+    if namespace == PACKAGE:
+        return name
+    return namespace.removesuffix("cloud") + name[:1].upper() + name[1:]
 
 
 def path_to_camel(path: str) -> str:

@@ -17,8 +17,9 @@ from ..eip_inputs import DECLARATION as EIP_DECLARATION
 from ..inputs import Declaration
 from ..secondary_ip_inputs import DECLARATION as SET_DECLARATION
 from ..secondary_ip_set import SecondaryIpSetProvider
+from .names import PACKAGE, type_token
 
-PACKAGE = "batchip"
+__all__ = ["PACKAGE", "Kind", "kinds", "stack_scope"]
 
 # (the user's inputs in snake_case, the names of the secret ones, the URN) -> the
 # inputs the dynamic resource class would have sent.
@@ -68,9 +69,9 @@ def _secondary_ip_set(news: dict[str, Any], secret: frozenset[str], _urn: str) -
 def kinds() -> dict[str, Kind]:
     """One provider object per type, for the life of the plugin process."""
     found = (
-        Kind(f"{PACKAGE}:index:EipBatch", EIP_DECLARATION, EipBatchProvider(), _eip_batch),
+        Kind(type_token("EipBatch"), EIP_DECLARATION, EipBatchProvider(), _eip_batch),
         Kind(
-            f"{PACKAGE}:index:SecondaryIpSet",
+            type_token("SecondaryIpSet"),
             SET_DECLARATION,
             SecondaryIpSetProvider(),
             _secondary_ip_set,
