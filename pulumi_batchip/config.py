@@ -82,6 +82,15 @@ VENDOR_SETTINGS = (
     HUAWEI_REGION,
     HUAWEI_PROJECT_ID,
 )
+# Every setting (the native plugin has one ``batchip:`` name for each).
+ALL_SETTINGS = (
+    *VENDOR_SETTINGS,
+    BCC_ENDPOINT,
+    EIP_ENDPOINT,
+    ALLOW_INSECURE_HTTP,
+    EIP_JOB_TIMEOUT,
+    HTTP_TIMEOUT,
+)
 CREDENTIAL_SETTINGS = (
     BAIDU_ACCESS_KEY,
     BAIDU_SECRET_KEY,

@@ -11,6 +11,10 @@ for each VM that an interrupted SecondaryIpSet create or update was working on, 
 each VM a set of the stack is on, the addresses no set of the stack owns are listed as
 what they are (maybe an interrupted operation's, maybe someone else's) and never
 released.
+
+Stacks of the native plugin (``batchip:index:EipBatch``, camelCase properties) are read
+as the dynamic ones (``stack_export``); what to put in the program is then said with the
+plugin's names (``adoptBatchId``).
 """
 
 from __future__ import annotations
@@ -33,16 +37,20 @@ from .huawei.eip import EipClient, PublicIp
 from .huawei.operations import BatchOperations
 from .huawei.ownership import BATCH_TAG_KEY, STACK_TAG_KEY
 from .huawei.tags import stack_tag_value
+from .native.names import to_camel
 from .stack_export import (
     EIP_BATCH,
     INTERRUPTED,
+    NATIVE,
     SECONDARY_IP_SET,
     StackState,
     StateError,
+    is_native,
     load_state,
 )
 
 T = TypeVar("T")
+BATCH = '"<batch>"'  # in advice where the batch is the user's to tell
 
 
 @attrs.frozen
@@ -52,6 +60,7 @@ class OrphanEip:
     settings: cfg.HuaweiSettings
     # named by the interrupted create's adopt_eip_ids: maybe not made by this package
     adopted: bool = False
+    native: bool = False  # the interrupted resource is the plugin's (camelCase names)
 
 
 @attrs.frozen
@@ -70,6 +79,7 @@ class Unrecorded:
 
     eips: int = 0
     batches: list[str] = attrs.field(factory=list)
+    native: bool = False  # every EipBatch of the state is the plugin's
 
 
 @attrs.define
@@ -107,12 +117,14 @@ def _orphan_eips(
         owned_batches.add(str(outs.get("batch_id") or res.get("id") or ""))
         owned_ids.update(str(i) for i in outs.get("eip_ids") or ())
         places.add((outs.get("region"), outs.get("project_id")))
-    recorded: set[str] = set()  # batches of interrupted creates and updates
+    # batches of interrupted creates and updates: is the resource the plugin's
+    recorded: dict[str, bool] = {}
     adopted: set[str] = set()  # EIPs an interrupted create named for adoption
-    for inputs in (p.get("inputs") or {} for p in state.pending_of_type(EIP_BATCH)):
+    for pending in state.pending_of_type(EIP_BATCH):
+        inputs = pending.get("inputs") or {}
         places.add((inputs.get("region"), inputs.get("project_id")))
         if isinstance(inputs.get("batch_id"), str):
-            recorded.add(inputs["batch_id"])
+            recorded[inputs["batch_id"]] = is_native(pending)
         adopted.update(str(i) for i in inputs.get("adopt_eip_ids") or ())
     tag = stack_tag_value(state.scope)
     orphans: dict[str, OrphanEip] = {}
@@ -136,7 +148,11 @@ def _orphan_eips(
                     others.setdefault(batch, set()).add(eip_id)
             mine = [i for i, batch in batch_of.items() if batch in recorded]
             for eip in ops.details(mine):
-                orphans[eip.id] = OrphanEip(eip, batch_of[eip.id], settings, eip.id in adopted)
+                batch = batch_of[eip.id]
+                orphans[eip.id] = OrphanEip(
+                    eip, batch, settings, eip.id in adopted, recorded[batch]
+                )
+    unrecorded.native = state.native(EIP_BATCH)
     unrecorded.eips = sum(len(ids) for ids in others.values())
     unrecorded.batches = sorted(others)
     return sorted(orphans.values(), key=lambda o: (o.batch_id, o.eip.address or "", o.eip.id))
@@ -165,6 +181,7 @@ class _Set:
     owned: tuple[str, ...] | None  # None: a secret, exported without --show-secrets
     by_count: bool
     region: str | None
+    native: bool = False  # the plugin's resource (camelCase names)
 
 
 @attrs.define
@@ -174,6 +191,7 @@ class _Vm:
     region: str | None = None
     sets: list[_Set] = attrs.field(factory=list)
     pending: list[tuple[str, Mapping[str, Any]]] = attrs.field(factory=list)  # urn, inputs
+    native: set[str] = attrs.field(factory=set)  # URNs of the plugin's resources
 
 
 def _unowned_addresses(
@@ -189,13 +207,17 @@ def _unowned_addresses(
         addresses = outs.get("private_ips") or []
         owned = tuple(_norm(a) for a in addresses) if isinstance(addresses, list) else None
         vm = vms.setdefault(key, _Vm())
-        vm.sets.append(_Set(str(res.get("urn")), owned, "count" in outs, outs.get("region")))
+        vm.sets.append(
+            _Set(str(res.get("urn")), owned, "count" in outs, outs.get("region"), is_native(res))
+        )
         vm.region = vm.region or outs.get("region") or None
     for p in state.pending_of_type(SECONDARY_IP_SET):
         inputs = p.get("inputs") or {}
         key = (str(inputs.get("instance_id")), bool(inputs.get("ipv6")))
         vm = vms.setdefault(key, _Vm())
         vm.pending.append((str(p.get("urn")), inputs))
+        if is_native(p):
+            vm.native.add(str(p.get("urn")))
         vm.region = inputs.get("region") or vm.region or None
     # VMs of interrupted operations first, in the order the state names them.
     order = sorted(vms, key=lambda k: not vms[k].pending)
@@ -246,6 +268,7 @@ def _owned_twice(state: StackState) -> list[str]:
     """Addresses two sets of the state own (one adopted what the other had: BCC marks
     no owner, so only the state can show it)."""
     owners: dict[tuple[str, str], list[str]] = {}
+    native = state.native(SECONDARY_IP_SET)
     for res in state.of_type(SECONDARY_IP_SET):
         outs = res.get("outputs") or {}
         addresses = outs.get("private_ips")
@@ -258,7 +281,8 @@ def _owned_twice(state: StackState) -> list[str]:
                 )
     return [
         f"secondary IP {address} on {vm} is owned by {len(sets)} SecondaryIpSets of stack "
-        f"{state.scope} ({', '.join(sets)}): remove it from the private_ips of those that "
+        f"{state.scope} ({', '.join(sets)}): remove it from the "
+        f"{_name('private_ips', native)} of those that "
         "should not own it (a set lets go of an address another set of the same "
         "deployment owns, without deleting it)"
         for (vm, address), sets in sorted(owners.items())
@@ -276,10 +300,14 @@ def _advice(vm: _Vm, unowned: list[str]) -> str:
         target = vm.sets[0].urn
     if target is None:
         listed = ", ".join(f'"{a}"' for a in unowned)
-        return (
-            "give them to the SecondaryIpSet that should own them: SecondaryIpSet(..., "
-            f"private_ips=[<its own addresses>, {listed}], adopt=True)"
-        )
+        native = bool(vm.sets) and all(s.native for s in vm.sets)
+        given = _inputs(native, private_ips=f"[<its own addresses>, {listed}]", adopt=True)
+        if native:
+            return (
+                f"give them to the {NATIVE[SECONDARY_IP_SET]} that should own them, "
+                f"with the inputs {given}"
+            )
+        return f"give them to the SecondaryIpSet that should own them: SecondaryIpSet(..., {given})"
     existing = by_urn.get(target)
     own = list(existing.owned or ()) if existing else []
     by_count = existing.by_count if existing else False
@@ -289,10 +317,43 @@ def _advice(vm: _Vm, unowned: list[str]) -> str:
     addresses = list(dict.fromkeys(own + unowned))
     listed = ", ".join(f'"{a}"' for a in addresses)
     instead = " in place of count" if by_count else ""
-    return (
-        f'SecondaryIpSet("{target.split("::")[-1]}", ..., private_ips=[{listed}], '
-        f"adopt=True){instead}, then `pulumi up`"
-    )
+    name = target.split("::")[-1]
+    native = target in vm.native or (existing is not None and existing.native)
+    given = _inputs(native, private_ips=f"[{listed}]", adopt=True)
+    if native:
+        return (
+            f'give the {NATIVE[SECONDARY_IP_SET]} "{name}" the inputs {given}{instead}, '
+            "then `pulumi up`"
+        )
+    return f'SecondaryIpSet("{name}", ..., {given}){instead}, then `pulumi up`'
+
+
+def _name(snake: str, native: bool) -> str:
+    """An input's name as the user's program spells it: ``adopt_batch_id`` for the
+    Python classes, ``adoptBatchId`` for the plugin's resources (YAML, CustomResource
+    and the generated SDKs but Python's)."""
+    return to_camel(snake) if native else snake
+
+
+def _inputs(native: bool, **given: str | bool) -> str:
+    """Inputs as the program gives them: ``private_ips=[...], adopt=True`` to a Python
+    class, ``privateIps: [...], adopt: true`` to a plugin resource."""
+    if native:
+        return ", ".join(f"{_name(k, True)}: {_literal(v)}" for k, v in given.items())
+    return ", ".join(f"{k}={v}" for k, v in given.items())
+
+
+def _literal(value: str | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+def _eip_advice(native: bool, **given: str) -> str:
+    """``EipBatch(..., adopt_batch_id="b")``, or the plugin's ``adoptBatchId: "b"``."""
+    if native:
+        return f"give the {NATIVE[EIP_BATCH]} the input {_inputs(True, **given)}"
+    return f"EipBatch(..., {_inputs(False, **given)})"
 
 
 def _norm(address: str) -> str:
@@ -328,18 +389,22 @@ def report(state: StackState, found: Findings, state_arg: str, out: TextIO) -> N
             )
         mine = [o.eip.id for o in members if not o.adopted]
         theirs = [o.eip.id for o in members if o.adopted]
+        native = members[0].native
         if mine:
+            adopt = _eip_advice(native, adopt_batch_id=f'"{batch}"')
             out.write(
                 f"  batch {batch}: {len(mine)} EIP(s) owned by no resource of {where}. "
-                f'Adopt: EipBatch(..., adopt_batch_id="{batch}"); release: '
+                f"Adopt: {adopt}; release: "
                 f"python -m pulumi_batchip orphans --state {state_arg} --release\n"
             )
         if theirs:
             quoted = ", ".join(f'"{i}"' for i in theirs[:5]) + (", ..." if len(theirs) > 5 else "")
+            advice = _eip_advice(native, adopt_eip_ids=f"[{quoted}]")
+            again = f"({advice})" if native else f"with {advice}"
             out.write(
                 f"  batch {batch}: {len(theirs)} EIP(s) the interrupted create was adopting "
-                f"(adopt_eip_ids), maybe not made by pulumi-batchip: adopt them again with "
-                f"EipBatch(..., adopt_eip_ids=[{quoted}]), or release them by hand\n"
+                f"({_name('adopt_eip_ids', native)}), maybe not made by pulumi-batchip: "
+                f"adopt them again {again}, or release them by hand\n"
             )
     # One short line per address, then how to adopt them once per VM.
     for vm in dict.fromkeys(a.instance_id for a in found.addresses):
@@ -368,7 +433,7 @@ def report(state: StackState, found: Findings, state_arg: str, out: TextIO) -> N
             "their batch is recorded nowhere in this state: another backend's stack of the "
             "same name, a stack renamed from it, or an interrupted create whose pending "
             "operation was cleared. They are never released from here; if you know they "
-            'are this stack\'s, adopt them: EipBatch(..., adopt_batch_id="<batch>")\n'
+            f"are this stack's, adopt them: {_eip_advice(other.native, adopt_batch_id=BATCH)}\n"
         )
     batches = len({o.batch_id for o in found.eips})
     adopting = sum(o.adopted for o in found.eips)

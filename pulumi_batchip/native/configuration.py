@@ -21,32 +21,13 @@ from pulumi.provider.experimental.property_value import PropertyValue
 
 from .. import config as cfg
 from ..errors import ConfigError
-from .resources import PACKAGE
+from .names import PACKAGE, native_name
 
-
-def native_name(key: str) -> str:
-    """A setting's name among the provider's inputs: ``batchip:eipEndpoint`` ->
-    ``eipEndpoint``, ``huaweicloud:projectId`` -> ``huaweiProjectId``."""
-    namespace, _, name = key.partition(":")
-    if namespace == PACKAGE:
-        return name
-    return namespace.removesuffix("cloud") + name[:1].upper() + name[1:]
-
-
-# Every setting, as (its config key for the dynamic providers, environment variable).
-_CONTRACT = (
-    *cfg.VENDOR_SETTINGS,
-    cfg.BCC_ENDPOINT,
-    cfg.EIP_ENDPOINT,
-    cfg.ALLOW_INSECURE_HTTP,
-    cfg.EIP_JOB_TIMEOUT,
-    cfg.HTTP_TIMEOUT,
-)
 # Every setting, as (key in the provider's inputs, the dynamic providers' config key).
-SETTINGS = tuple((native_name(key), key) for key, _env in _CONTRACT)
+SETTINGS = tuple((native_name(key), key) for key, _env in cfg.ALL_SETTINGS)
 NAMES = tuple(name for name, _key in SETTINGS)
 # The environment variable read when a setting is not configured.
-ENV = {native_name(key): var for key, var in _CONTRACT}
+ENV = {native_name(key): var for key, var in cfg.ALL_SETTINGS}
 # The credentials: secret in the schema and in the provider's inputs in state.
 SECRETS = frozenset(native_name(key) for key, _env in cfg.CREDENTIAL_SETTINGS)
 # For the dynamic providers' messages: the key the user sets, by contract key.

@@ -3,7 +3,9 @@ speak snake_case (``publicip_type``), a Pulumi package schema camelCase
 (``publicipType``, what every language's SDK generator expects).
 
 One rule both ways, for every key at any depth, except the keys of a user's map
-(``tags``): those are data, not names.
+(``tags``): those are data, not names. Also the plugin's other names: its package, the
+resources' type tokens and its settings' names (``batchip:huaweiRegion``), which
+``orphans`` reads in a stack export as well (this module imports nothing heavy).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
+
+PACKAGE = "batchip"
 
 # Maps whose keys are the user's data, never renamed (snake and camel spell them alike).
 USER_MAPS = frozenset({"tags"})
@@ -36,6 +40,21 @@ def camel_text(text: str, names: Iterable[str]) -> str:
         return text
     pattern = re.compile(r"\b(" + "|".join(map(re.escape, snake)) + r")\b")
     return pattern.sub(lambda m: to_camel(m.group(0)), text)
+
+
+def type_token(resource: str) -> str:
+    """The plugin's type token of a resource class: ``EipBatch`` ->
+    ``batchip:index:EipBatch``."""
+    return f"{PACKAGE}:index:{resource}"
+
+
+def native_name(key: str) -> str:
+    """A setting's name among the provider's inputs: ``batchip:eipEndpoint`` ->
+    ``eipEndpoint``, ``huaweicloud:projectId`` -> ``huaweiProjectId``."""
+    namespace, _, name = key.partition(":")
+    if namespace == PACKAGE:
+        return name
+    return namespace.removesuffix("cloud") + name[:1].upper() + name[1:]
 
 
 def path_to_camel(path: str) -> str:

@@ -18,9 +18,9 @@ from ..eip_inputs import DECLARATION as EIP_DECLARATION
 from ..inputs import Declaration
 from ..secondary_ip_inputs import DECLARATION as SET_DECLARATION
 from ..secondary_ip_set import SecondaryIpSetProvider
-from .names import to_camel
+from .names import PACKAGE, to_camel, type_token
 
-PACKAGE = "batchip"
+__all__ = ["PACKAGE", "Kind", "kinds", "stack_scope"]
 
 # (the user's inputs in snake_case, the names of the secret ones, the URN) -> the
 # inputs the dynamic resource class would have sent.
@@ -88,14 +88,14 @@ def kinds() -> dict[str, Kind]:
     """One provider object per type, for the life of the plugin process."""
     found = (
         Kind(
-            f"{PACKAGE}:index:EipBatch",
+            type_token("EipBatch"),
             EIP_DECLARATION,
             EipBatchProvider(),
             _eip_batch,
             own_keys=("stack_scope", "batch_id"),
         ),
         Kind(
-            f"{PACKAGE}:index:SecondaryIpSet",
+            type_token("SecondaryIpSet"),
             SET_DECLARATION,
             SecondaryIpSetProvider(),
             _secondary_ip_set,
