@@ -32,3 +32,9 @@ def test_our_error_under_the_sdks_wrapper() -> None:
 def test_a_bug_keeps_its_traceback() -> None:
     assert ours(_wrapped_as_the_sdk_does(KeyError("x"))) is None
     assert ours(None) is None
+
+
+def test_a_cycle_of_contexts_ends_the_search() -> None:
+    first, second = KeyError("a"), ValueError("b")
+    first.__context__, second.__context__ = second, first
+    assert ours(first) is None
