@@ -5,10 +5,16 @@ tool, another stack) can add to the same NIC while our call is in flight: the NI
 read before and after the call shows what appeared, never who added it. So:
 
 - explicit addresses: only those asked for can be the call's; any other is not;
-- a count N: BCC adds all N or none, so new addresses are the call's only when
-  exactly N appeared. Any other number means another writer added (or removed) some,
-  and which are the call's is unknown: none is attributed, so none is removed or
-  claimed, and the error lists them all for a person to sort out.
+- a count N: BCC adds all N or none, so after an *answered* call the new addresses
+  are the call's when exactly N appeared. Any other number means another writer added
+  (or removed) some, and which are the call's is unknown: none is attributed, so none
+  is removed or claimed, and the error lists them all for a person to sort out.
+
+After an *unanswered* call nothing is attributed at all: the same request is sent
+again with its clientToken (BCC answers a seen token with the first result), and if
+that stays unanswered too, what appeared (even exactly N, even the addresses asked
+for) may be another writer's, added while the call went unanswered: none is removed
+(``unresolved_after_no_answer``).
 """
 
 from __future__ import annotations
@@ -68,22 +74,41 @@ def _addresses(k: int) -> str:
     return f"{k} new address{'' if k == 1 else 'es'}"
 
 
-def unclear_after_no_answer(
+def unresolved_after_no_answer(
     instance_id: str,
     found: Attribution,
+    candidates: Sequence[str],
     ipv6: bool,
     creating: bool,
     listed: Callable[[Sequence[str]], str],
 ) -> str:
-    """The error text (after "the call may still have acted") when an unanswered count
-    add left a number of new addresses other than the one it asked for."""
-    n, k = found.count or 0, len(found.appeared)
-    shown = listed(found.appeared)
+    """The error text (after "the call may still have acted") when an add stayed
+    unanswered, asked again with its clientToken too, and the NIC shows ``candidates``
+    that may be its own: new addresses for a count add, the asked ones that are there
+    for explicit addresses. None is removed or claimed: nothing records them as this
+    call's, and another writer may have added them meanwhile."""
+    n, k = found.count, len(candidates)
+    shown = listed(candidates)
+    if n is None:
+        return (
+            f"VM {instance_id}'s NIC, read again, holds {k} of the addresses it asked "
+            f"for ({shown}): this call's if it went through, else another writer's (the "
+            "console, another tool or stack). Which is unknown, so none was removed and "
+            "none is in any Pulumi state: if they are this set's, claim them with "
+            "adopt=True; else remove them by hand or choose other addresses; then run "
+            "`pulumi up` again"
+        )
     if k > n:
         whose = (
             f"it asked for {n} and BCC adds all or none, so another writer (the console, "
             f"another tool or stack) added at least {k - n} of them: if the call went "
             f"through, {n} of them are this call's, else none is"
+        )
+    elif k == n:
+        whose = (
+            "as many as it asked for, but another writer (the console, another tool or "
+            "stack) may have added them while the call went unanswered: they are this "
+            "call's if it went through, else none is"
         )
     else:
         whose = (

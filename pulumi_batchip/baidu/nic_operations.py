@@ -1,6 +1,7 @@
-"""The NIC procedures of a SecondaryIpSet: add, undo an add that got no answer,
-delete (or roll back an update's add when the delete fails), reboot and wait, and
-the pure planning beside them.
+"""The NIC procedures of a SecondaryIpSet: add (asking again with the same clientToken
+when an add got no answer, and reporting, never removing, what may be its addresses
+when that stays unanswered), delete (or roll back an update's add when the delete
+fails), reboot and wait, and the pure planning beside them.
 
 Whether a failed call may have acted is resilience.outcome_unknown, with
 ``retried_with_token``: every BCC add and delete carries a clientToken, so a throttle
@@ -30,7 +31,8 @@ from .rollback import error_text, listed, roll_back, token
 from .secrecy import named, progress
 from .set_state import Desired
 
-CLEANUP_SECONDS = 300.0  # removing again what an unanswered or rolled-back add added
+REPLAY_SECONDS = 20.0  # the same batchAddIp again after no answer (a few of its retries)
+CLEANUP_SECONDS = 300.0  # reading the NIC after an unanswered add; a rollback's removal
 DELETE_ATTEMPTS = 3  # batchDelIp is all or nothing: an address gone meanwhile fails it
 
 Deleted = Literal["vm gone", "nothing to delete", "deleted"]
@@ -93,6 +95,8 @@ class SentAdd:
     private_ips: Sequence[str] | None
     before: tuple[str, ...]
     creating: bool
+    client_token: str = ""
+    adopt: bool = False
 
 
 class NicOperations:
@@ -176,24 +180,13 @@ class NicOperations:
         added is in no state and a rerun (a fresh clientToken) would add more: the NIC
         is read again, what appeared is removed again, and the error says exactly that.
         """
+        client_token = token()
         try:
-            added = self.client.batch_add_ip(
-                desired.instance_id,
-                client_token=token(),
-                private_ips=private_ips,
-                count=None if private_ips else desired.count,
-                ipv6=desired.ipv6,
-            )
+            added = self._send_add(desired, private_ips, client_token)
         except BatchIpError as exc:
-            hint = ""
-            if isinstance(exc, CloudApiError) and code_is(exc.code, "PrivateIpInUseException"):
-                hint = in_use_hint(desired.instance_id, creating=creating, adopt=adopt)
-            if not outcome_unknown(exc, retried_with_token=True):
-                if hint:
-                    raise BatchIpError(f"{exc}{hint}") from exc
-                raise
-            sent = SentAdd(desired, private_ips, tuple(before), creating)
-            raise self.undo_unanswered_add(sent, exc) from exc
+            self._raise_if_refused(exc, desired, creating=creating, adopt=adopt)
+            sent = SentAdd(desired, private_ips, tuple(before), creating, client_token, adopt)
+            added = self.replay_unanswered_add(sent, exc)
         added = [canonical_address(a) for a in added]
         if not added and private_ips is None:
             # An answer without privateIps (the BCC docs promise no body): what appeared
@@ -210,6 +203,56 @@ class NicOperations:
             added = list(found.ours)
         self.say(f"SecondaryIpSet on {desired.instance_id}: added {named(added)}")
         return added
+
+    def _send_add(
+        self, desired: Desired, private_ips: Sequence[str] | None, client_token: str
+    ) -> list[str]:
+        return self.client.batch_add_ip(
+            desired.instance_id,
+            client_token=client_token,
+            private_ips=private_ips,
+            count=None if private_ips else desired.count,
+            ipv6=desired.ipv6,
+        )
+
+    def _raise_if_refused(
+        self, exc: BatchIpError, desired: Desired, *, creating: bool, adopt: bool
+    ) -> None:
+        """Re-raise a failure that says the add did not act (with advice for an
+        address in use); return for one whose outcome is unknown."""
+        hint = ""
+        if isinstance(exc, CloudApiError) and code_is(exc.code, "PrivateIpInUseException"):
+            hint = in_use_hint(desired.instance_id, creating=creating, adopt=adopt)
+        if outcome_unknown(exc, retried_with_token=True):
+            return
+        if hint:
+            raise BatchIpError(f"{exc}{hint}") from exc
+        raise exc
+
+    def replay_unanswered_add(self, sent: SentAdd, exc: BatchIpError) -> list[str]:
+        """After a batchAddIp without a definite answer, the same request once more
+        with the same clientToken: BCC answers a token it has seen with the first
+        result, so the answer names what the first call added (or, had it not acted,
+        what this one adds). What the NIC shows is never taken for the answer: another
+        writer may add to it meanwhile (attribution.py). Still no answer: the error of
+        ``undo_unanswered_add``, which removes nothing."""
+        desired = sent.desired
+        self.say(
+            f"SecondaryIpSet on {desired.instance_id}: batchAddIp got no answer "
+            f"({error_text(exc)}); asking again with the same clientToken"
+        )
+        try:
+            # Its own time, as cleanup has: the operation may have run out meanwhile.
+            with operation_deadline(self.clock() + REPLAY_SECONDS):
+                return self._send_add(desired, sent.private_ips, sent.client_token)
+        except BatchIpError as replay_exc:
+            if isinstance(replay_exc, CloudApiError):
+                # A refusal of the replay means the first call did not act either (a
+                # token that acted is answered with its result).
+                self._raise_if_refused(
+                    replay_exc, desired, creating=sent.creating, adopt=sent.adopt
+                )
+            raise self.undo_unanswered_add(sent, exc) from replay_exc
 
     def undo_unanswered_add(self, sent: SentAdd, exc: BatchIpError) -> BatchIpError:
         """After a batchAddIp without a definite answer: find what it added, remove it
@@ -251,31 +294,19 @@ class NicOperations:
             private_ips=private_ips,
             count=None if private_ips is not None else desired.count,
         )
-        if found.unclear and found.appeared:
-            message = attribution.unclear_after_no_answer(
-                instance_id, found, ipv6, creating, listed
-            )
-            self.say(f"SecondaryIpSet on {instance_id}: {message}")
-            return BatchIpError(f"{failed}. {message}")
-        appeared = list(found.ours)
-        if not appeared:
+        candidates = found.appeared if private_ips is None else found.ours
+        if not candidates:
             return BatchIpError(
                 f"{failed}, but VM {instance_id}'s NIC, read again, shows no address it "
                 "added: nothing to clean up"
             )
-        self.say(
-            f"SecondaryIpSet on {instance_id}: batchAddIp got no answer but added "
-            f"{named(appeared)}; removing them again"
+        # Whatever appeared may be another writer's: nothing records it as this call's,
+        # so nothing is removed (never on what the NIC happens to show).
+        message = attribution.unresolved_after_no_answer(
+            instance_id, found, candidates, ipv6, creating, listed
         )
-        spelled = after.cloud_text(appeared, ipv6=ipv6)
-        outcome = roll_back(self.client, instance_id, ipv6, appeared, spelled)
-        if outcome.remaining:
-            self._say_left(instance_id, outcome.remaining)
-        then = "" if outcome.remaining else ". Run `pulumi up` again"
-        return BatchIpError(
-            f"{failed}: VM {instance_id}'s NIC, read again, shows it added "
-            f"{listed(appeared)}; {outcome.describe(instance_id, ipv6)}{then}"
-        )
+        self.say(f"SecondaryIpSet on {instance_id}: {message}")
+        return BatchIpError(f"{failed}. {message}")
 
     def _say_left(self, instance_id: str, remaining: Sequence[str]) -> None:
         self.say(

@@ -216,10 +216,13 @@ def _detailed_diff(
     """What the CLI shows: the declared inputs the program gives that differ from the
     state, and every property the provider said replaces (display only; the provider's
     own diff decided)."""
+    # The user's inputs only: the ones the plugin sets (stackScope) are no outputs, so
+    # against the old outputs they would always look changed.
     changed = {
-        to_camel(name)
-        for name in kind.declaration.names
-        if news.get(name) is not None and news.get(name) != olds.get(name)
+        name
+        for name in kind.input_names()
+        if news.get(to_snake(name)) is not None
+        and news.get(to_snake(name)) != olds.get(to_snake(name))
     }
     return {
         name: PropertyDiff(

@@ -38,7 +38,9 @@ def diff(news: dict[str, Any]) -> Any:
     assert failures == []
     # A check with the old inputs keeps their batch id: the same here.
     new_inputs["batchId"] = olds["batchId"]
-    state = {**olds, **wire_map({"eipIds": ["eip-1", "eip-2"]})}  # what create made
+    # What create made: the inputs as applied and the EIPs; stackScope is no output.
+    state = {k: v for k, v in olds.items() if k != "stackScope"}
+    state.update(wire_map({"eipIds": ["eip-1", "eip-2"]}))
     request = DiffRequest(URN.format("EipBatch"), "batch-1", state, new_inputs, [])
     return run(BatchIpNativeProvider("0.0.1").diff(request))
 
@@ -138,3 +140,10 @@ def test_the_plugin_answers_our_failure_with_its_message_alone(
         plugin.Create(provider_pb2.CreateRequest(urn=urn), timeout=30)
     assert failed.value.details() == "batchip has no resource type 'batchip:index:Nothing'"
     assert failed.value.code() == grpc.StatusCode.UNKNOWN
+
+
+def test_the_detailed_diff_lists_no_input_the_plugin_sets() -> None:
+    # stackScope is set from the URN and is no output: against the old outputs it
+    # would always look changed.
+    result = diff({**EIP, "count": 3})
+    assert "stackScope" not in result.detailed_diff and "batchId" not in result.detailed_diff

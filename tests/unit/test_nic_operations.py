@@ -44,14 +44,18 @@ def cloud_error(cls: type[CloudApiError], status: int, code: str, op: str) -> Cl
 class FakeBcc:
     """A VM's primary NIC and status. ``statuses``: what GetInstance answers in turn
     (the last one repeats). ``add_fails``: raised by batchAddIp after (``acts``) or
-    instead of acting. Each call records the time left before the deadline."""
+    instead of acting (``add_fails_times`` calls, else every one); a clientToken seen
+    acting is answered with its first result. Each call records the time left before
+    the deadline."""
 
     def __init__(self, clock: FakeClock, statuses: Sequence[str] = ("Running",)) -> None:
         self.clock = clock
         self.statuses = list(statuses)
         self.secondary: list[str] = []
         self.add_fails: BaseException | None = None
+        self.add_fails_times: int | None = None  # None: every call
         self.acts = True
+        self.tokens: dict[str, list[str]] = {}
         self.del_fails: list[BaseException] = []
         self.read_fails: BaseException | None = None
         self.reboot_fails: BaseException | None = None
@@ -82,14 +86,22 @@ class FakeBcc:
         ipv6: bool = False,
     ) -> list[str]:
         self._note("batch_add_ip")
+        fails = self.add_fails if self.add_fails_times != 0 else None
+        if self.add_fails_times:
+            self.add_fails_times -= 1
+        if client_token in self.tokens:  # BCC answers a seen token with its first result
+            if fails is not None:
+                raise fails
+            return list(self.tokens[client_token])
         new = list(private_ips or ())
         for _ in range(count or 0):
             self._next += 1
             new.append(f"192.168.0.{self._next}")
-        if self.acts or self.add_fails is None:
+        if self.acts or fails is None:
             self.secondary.extend(new)
-        if self.add_fails is not None:
-            raise self.add_fails
+            self.tokens[client_token] = new
+        if fails is not None:
+            raise fails
         return new
 
     def batch_del_ip(
@@ -192,24 +204,70 @@ def test_the_operation_budget_holds_the_change_and_the_reboot() -> None:
 
 
 # -- an add whose answer is lost ------------------------------------------------------
-def test_an_unanswered_add_is_found_and_removed_again(clock: FakeClock) -> None:
+def test_a_lost_answer_is_found_by_asking_again_with_the_same_token(clock: FakeClock) -> None:
+    bcc, said = FakeBcc(clock), []
+    bcc.add_fails = TransportError(cloud="Baidu BCC", operation="BatchAddIp", sent=True, cause="t")
+    bcc.add_fails_times = 1
+    added = ops(bcc, said).add(desired(count=2), None, (), creating=True)
+    assert added == ["192.168.0.11", "192.168.0.12"] == bcc.secondary
+    assert bcc.count("batch_add_ip") == 2 and bcc.count("batch_del_ip") == 0
+    assert any("asking again with the same clientToken" in line for line in said)
+
+
+def test_an_add_still_unanswered_removes_nothing(clock: FakeClock) -> None:
     bcc, said = FakeBcc(clock), []
     bcc.add_fails = TransportError(cloud="Baidu BCC", operation="BatchAddIp", sent=True, cause="t")
     with pytest.raises(BatchIpError) as info:
         ops(bcc, said).add(desired(count=2), None, (), creating=True)
-    assert "shows it added 192.168.0.11, 192.168.0.12; removed again" in str(info.value)
-    assert bcc.secondary == []
-    assert any("removing them again" in line for line in said)
+    message = str(info.value)
+    assert "shows 2 new addresses (192.168.0.11, 192.168.0.12): as many as it asked for" in message
+    assert "none was removed" in message
+    assert bcc.secondary == ["192.168.0.11", "192.168.0.12"] and bcc.count("batch_del_ip") == 0
+
+
+def test_another_writers_addresses_are_never_taken_for_an_unanswered_adds(
+    clock: FakeClock,
+) -> None:
+    # Attack review: the call did not act; another stack added exactly as many
+    # meanwhile. They were removed as this call's ("exactly N appeared").
+    bcc, said = FakeBcc(clock), []
+    bcc.acts = False
+    bcc.add_fails = TransportError(cloud="Baidu BCC", operation="BatchAddIp", sent=True, cause="t")
+    before: tuple[str, ...] = ()
+    bcc.secondary = ["192.168.0.77", "192.168.0.78"]  # the other writer's, added meanwhile
+    with pytest.raises(BatchIpError, match="none was removed"):
+        ops(bcc, said).add(desired(count=2), None, before, creating=True)
+    assert bcc.secondary == ["192.168.0.77", "192.168.0.78"]
+    assert bcc.count("batch_del_ip") == 0
+
+
+def test_a_refused_replay_means_the_add_did_not_act(clock: FakeClock) -> None:
+    bcc, said = FakeBcc(clock), []
+    bcc.acts = False
+    bcc.add_fails = TransportError(cloud="Baidu BCC", operation="BatchAddIp", sent=True, cause="t")
+    bcc.add_fails_times = 1
+    real_add = bcc.batch_add_ip
+
+    def refuse_replay(*args: Any, **kwargs: Any) -> list[str]:
+        if bcc.count("batch_add_ip") >= 1:
+            bcc._note("batch_add_ip")
+            raise cloud_error(ClientError, 400, "SubnetIpExhausted", "BatchAddIp")
+        return real_add(*args, **kwargs)
+
+    bcc.batch_add_ip = refuse_replay  # type: ignore[method-assign]
+    with pytest.raises(ClientError, match="SubnetIpExhausted"):
+        ops(bcc, said).add(desired(count=2), None, (), creating=True)
+    assert bcc.count("get_instance") == 0
 
 
 def test_a_throttle_after_a_retried_token_is_an_unknown_outcome(clock: FakeClock) -> None:
     bcc, said = FakeBcc(clock), []
     bcc.add_fails = cloud_error(ThrottledError, 429, "RateLimit", "BatchAddIp")
-    with pytest.raises(BatchIpError, match="none of them is left on the VM"):
+    with pytest.raises(BatchIpError, match="none was removed"):
         ops(bcc, said).add(
             desired(private_ips=("192.168.0.50",)), ["192.168.0.50"], (), creating=True
         )
-    assert bcc.secondary == []
+    assert bcc.secondary == ["192.168.0.50"]
 
 
 def test_a_call_that_never_left_is_not_second_guessed(clock: FakeClock) -> None:
@@ -224,7 +282,7 @@ def test_a_call_that_never_left_is_not_second_guessed(clock: FakeClock) -> None:
 def test_cleanup_gets_its_own_time_when_the_operation_ran_out(clock: FakeClock) -> None:
     bcc, said = FakeBcc(clock), []
     bcc.add_fails = TransportError(cloud="Baidu BCC", operation="BatchAddIp", sent=True, cause="t")
-    with operation_deadline(clock() - 1.0), pytest.raises(BatchIpError, match="removed again"):
+    with operation_deadline(clock() - 1.0), pytest.raises(BatchIpError, match="none was removed"):
         ops(bcc, said).add(desired(count=1), None, (), creating=False)
     cleanup = [left for name, left in bcc.calls if name != "batch_add_ip"]
     assert cleanup and all(left == nic_operations.CLEANUP_SECONDS for left in cleanup)
