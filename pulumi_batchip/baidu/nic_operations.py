@@ -88,15 +88,16 @@ def in_use_hint(instance_id: str, *, creating: bool, adopt: bool) -> str:
 
 @attrs.frozen
 class SentAdd:
-    """A batchAddIp as it was sent: what a lost answer's undo works from. ``before``:
-    the NIC's secondary addresses of the family just before; ``creating``: wording."""
+    """A batchAddIp as it was sent: what asking again and a lost answer's report work
+    from. ``before``: the NIC's secondary addresses of the family just before;
+    ``creating`` and ``adopt``: wording; ``client_token``: the one to ask again with."""
 
     desired: Desired
     private_ips: Sequence[str] | None
     before: tuple[str, ...]
     creating: bool
-    client_token: str = ""
-    adopt: bool = False
+    client_token: str
+    adopt: bool
 
 
 class NicOperations:

@@ -14,7 +14,7 @@ from pathlib import Path
 from pulumi_batchip.emulator import DEFAULT_HW_PROJECT_ID
 
 from ..conftest import Admin
-from .conftest import BCE_AK, BCE_SK, HW_AK, HW_SK, Stack, held, native_stack
+from .conftest import BCE_AK, BCE_SK, HW_AK, HW_SK, Stack, held, mutating_calls, native_stack
 from .test_native_provider import PROGRAM
 
 CREDENTIALS = {
@@ -56,6 +56,16 @@ def test_credentials_from_batchip_config(stack: Stack, cloud: Admin, tmp_path: P
     stack.config_set("batchip:eipEndpoint", stack.emulator_url)
     stack.config_set("batchip:bccEndpoint", stack.emulator_url)
     secrets = [*CREDENTIALS.values(), WRONG]
+
+    # A setting the providers would refuse fails the provider's check: preview says it.
+    stack.config_set("batchip:eipJobTimeout", "abc")
+    bad = stack.preview(check=False)
+    assert bad.returncode != 0
+    assert "batchip:eipJobTimeout / BATCHIP_EIP_JOB_TIMEOUT: 'abc' is not a positive" in (
+        bad.stdout + bad.stderr
+    ), bad.stdout + bad.stderr
+    stack.run("config", "rm", "batchip:eipJobTimeout")
+    assert mutating_calls(cloud.requests()) == []
 
     # Neither batchip: config nor environment: the error names both, and nothing is
     # created. The plugin reads no huaweicloud: key (the engine hands it none).

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from typing import Any
 
 import pytest
 
 from pulumi_batchip.baidu.bcc import BccClient
-from pulumi_batchip.config import BaiduSettings, Credentials, HuaweiSettings
+from pulumi_batchip.config import BaiduSettings, Credentials
 from pulumi_batchip.eip_operations import batch_tags
 from pulumi_batchip.emulator import (
     DEFAULT_BCE_CREDENTIALS,
@@ -21,13 +20,13 @@ from pulumi_batchip.emulator import (
     RunningEmulator,
 )
 from pulumi_batchip.errors import ConfigError
-from pulumi_batchip.huawei.eip import BandwidthSpec, BatchCreateRequest, EipClient
 from pulumi_batchip.native.resources import kinds
 from pulumi_batchip.orphans import _owned_twice, find
 from pulumi_batchip.orphans import run as run_orphans
 from pulumi_batchip.stack_export import NATIVE, NATIVE_PROVIDER, load_state
 
 from ..conftest import Admin
+from ..engine.test_eip_ownership import made_outside
 
 [(HW_AK, HW_SK)] = DEFAULT_HW_CREDENTIALS.items()
 [(BCE_AK, BCE_SK)] = DEFAULT_BCE_CREDENTIALS.items()
@@ -148,27 +147,7 @@ def test_the_plugin_providers_settings_are_the_stack_config() -> None:
 
 def made_for_batch(url: str, admin: Admin, count: int, batch: str) -> list[str]:
     """EIPs as an interrupted create of ``batch`` in stack proj/dev leaves them."""
-    before = set(admin.state()["eip"]["publicips"])
-    client = EipClient.from_settings(
-        HuaweiSettings(Credentials(HW_AK, HW_SK), "cn-north-4", DEFAULT_HW_PROJECT_ID, url)
-    )
-    try:
-        client.batch_create_publicips(
-            BatchCreateRequest(
-                count=count,
-                publicip_type="5_bgp",
-                ip_version=4,
-                bandwidth=BandwidthSpec(size=5, share_type="PER", name="left"),
-                tags=batch_tags(batch, {}, "proj/dev"),
-            )
-        )
-        deadline = time.monotonic() + 10
-        while len(set(admin.state()["eip"]["publicips"]) - before) < count:
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
-    finally:
-        client.close()
-    return sorted(set(admin.state()["eip"]["publicips"]) - before)
+    return made_outside(url, admin, count, batch_tags(batch, {}, "proj/dev"))
 
 
 def settings(url: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pulumi-batchip/pulumi-batchip/tools/pulumi-cli/sdkgen"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/cmdutil"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/version"
@@ -43,7 +44,9 @@ const engineCheck = 10 * time.Second
 // Base is embedded by each host: the calls every host answers the same way.
 type Base struct {
 	pulumirpc.UnimplementedLanguageRuntimeServer
-	Name string // pulumi-language-go, pulumi-language-nodejs
+	Name     string // pulumi-language-go, pulumi-language-nodejs
+	Language string // what `pulumi package gen-sdk --language` names: go, nodejs
+	Runtime  string // how its messages name it: Go, Node.js
 
 	mu       sync.Mutex
 	engine   string
@@ -51,6 +54,27 @@ type Base struct {
 	running  map[*exec.Cmd]struct{}
 	stop     chan bool
 	stopOnce sync.Once
+}
+
+// GeneratePackage serves `pulumi package gen-sdk --language <Language>`.
+func (b *Base) GeneratePackage(
+	_ context.Context, req *pulumirpc.GeneratePackageRequest,
+) (*pulumirpc.GeneratePackageResponse, error) {
+	return sdkgen.Generate(req, b.Language)
+}
+
+// ProgramDir is the directory of a Run's program (else the working directory), or
+// the answer to give when the run asks for a debugger, which these hosts do not attach.
+func (b *Base) ProgramDir(req *pulumirpc.RunRequest) (string, *pulumirpc.RunResponse) {
+	if req.GetAttachDebugger() {
+		return "", &pulumirpc.RunResponse{
+			Error: "--attach-debugger is not supported by this " + b.Runtime + " language host",
+		}
+	}
+	if dir := req.GetInfo().GetProgramDirectory(); dir != "" {
+		return dir, nil
+	}
+	return req.GetPwd(), nil
 }
 
 func (b *Base) GetPluginInfo(context.Context, *emptypb.Empty) (*pulumirpc.PluginInfo, error) {

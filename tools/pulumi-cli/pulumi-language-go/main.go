@@ -3,7 +3,7 @@
 // toolchain on PATH (`go build`, in the program's directory; or runs the prebuilt
 // binary the `binary` runtime option names) and runs it with the engine's settings in
 // the environment variables the Go SDK reads (github.com/pulumi/pulumi/sdk/v3/go/pulumi,
-// run.go). GeneratePackage serves `pulumi package gen-sdk --language go`.
+// run.go). GeneratePackage (minihost) serves `pulumi package gen-sdk --language go`.
 package main
 
 import (
@@ -15,7 +15,6 @@ import (
 	"strconv"
 
 	"github.com/pulumi-batchip/pulumi-batchip/tools/pulumi-cli/minihost"
-	"github.com/pulumi-batchip/pulumi-batchip/tools/pulumi-cli/sdkgen"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 )
 
@@ -24,25 +23,18 @@ type host struct {
 }
 
 func main() {
-	h := &host{Base: minihost.Base{Name: "pulumi-language-go"}}
+	h := &host{Base: minihost.Base{
+		Name: "pulumi-language-go", Language: "go", Runtime: "Go",
+	}}
 	minihost.Serve(h, &h.Base)
 }
 
-func (h *host) GeneratePackage(
-	_ context.Context, req *pulumirpc.GeneratePackageRequest,
-) (*pulumirpc.GeneratePackageResponse, error) {
-	return sdkgen.Generate(req, "go")
-}
-
 func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
-	if req.GetAttachDebugger() {
-		return &pulumirpc.RunResponse{Error: "--attach-debugger is not supported by this Go language host"}, nil
+	dir, refused := h.ProgramDir(req)
+	if refused != nil {
+		return refused, nil
 	}
 	info := req.GetInfo()
-	dir := info.GetProgramDirectory()
-	if dir == "" {
-		dir = req.GetPwd()
-	}
 	var binary string
 	if opts := info.GetOptions(); opts != nil {
 		if v, ok := opts.AsMap()["binary"]; ok {

@@ -5,7 +5,7 @@
 // that runner's flags and the environment variables it reads. The `typescript`
 // runtime option (default true, as with Pulumi's host) runs TypeScript through the
 // program's ts-node; with `typescript: false` the program is JavaScript (e.g. `tsc`
-// output named by `main`). GeneratePackage serves `pulumi package gen-sdk --language
+// output named by `main`). GeneratePackage (minihost) serves `pulumi package gen-sdk --language
 // nodejs`.
 package main
 
@@ -18,7 +18,6 @@ import (
 	"strings"
 
 	"github.com/pulumi-batchip/pulumi-batchip/tools/pulumi-cli/minihost"
-	"github.com/pulumi-batchip/pulumi-batchip/tools/pulumi-cli/sdkgen"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 )
 
@@ -27,25 +26,18 @@ type host struct {
 }
 
 func main() {
-	h := &host{Base: minihost.Base{Name: "pulumi-language-nodejs"}}
+	h := &host{Base: minihost.Base{
+		Name: "pulumi-language-nodejs", Language: "nodejs", Runtime: "Node.js",
+	}}
 	minihost.Serve(h, &h.Base)
 }
 
-func (h *host) GeneratePackage(
-	_ context.Context, req *pulumirpc.GeneratePackageRequest,
-) (*pulumirpc.GeneratePackageResponse, error) {
-	return sdkgen.Generate(req, "nodejs")
-}
-
 func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
-	if req.GetAttachDebugger() {
-		return &pulumirpc.RunResponse{Error: "--attach-debugger is not supported by this Node.js language host"}, nil
+	dir, refused := h.ProgramDir(req)
+	if refused != nil {
+		return refused, nil
 	}
 	info := req.GetInfo()
-	dir := info.GetProgramDirectory()
-	if dir == "" {
-		dir = req.GetPwd()
-	}
 	typescript := true
 	if opts := info.GetOptions(); opts != nil {
 		if v, ok := opts.AsMap()["typescript"]; ok {
